@@ -1,0 +1,55 @@
+# CLIProxy Desktop. `make run` starts the app, `make test` runs every check CI runs.
+GO       ?= go
+BIN      := bin/cliproxy
+CONFIG   ?=
+GOFILES   = $(shell find . -name '*.go' -not -path './.git/*' -not -path './bin/*')
+
+.PHONY: all deps deps-test build run serve demo test bench lint package screenshots clean
+
+all: build
+
+deps:
+	@scripts/deps.sh
+
+deps-test:
+	@scripts/deps.sh --test
+
+build: deps
+	$(GO) build -trimpath -o $(BIN) .
+
+# The tray app. Without a display it explains how to run the headless proxy instead.
+run: build
+	@if [ -z "$$DISPLAY" ] && [ -z "$$WAYLAND_DISPLAY" ] && [ "$$(uname -s)" = "Linux" ]; then \
+		echo "No display found (DISPLAY/WAYLAND_DISPLAY unset): the tray app needs a desktop session."; \
+		echo "Run the proxy headless instead:  make serve   (or: $(BIN) serve)"; \
+		exit 1; \
+	fi
+	$(BIN) $(if $(CONFIG),--config $(CONFIG))
+
+serve: build
+	$(BIN) serve $(if $(CONFIG),--config $(CONFIG))
+
+demo: build
+	$(BIN) --demo
+
+test: deps-test
+	@echo "== gofmt"; out=$$(gofmt -l $(GOFILES)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	@echo "== go vet"; $(GO) vet ./...
+	@echo "== go test -race"; scripts/test.sh
+
+bench: build
+	scripts/bench.sh
+
+lint:
+	@out=$$(gofmt -l $(GOFILES)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	@if command -v staticcheck >/dev/null 2>&1; then staticcheck ./...; else echo "staticcheck not installed: go install honnef.co/go/tools/cmd/staticcheck@latest"; fi
+
+package: deps
+	packaging/package-linux.sh
+
+screenshots: build
+	scripts/screenshots.sh
+
+clean:
+	rm -rf bin dist
