@@ -165,7 +165,10 @@ func TestFileStoreTamperAndSwapRejected(t *testing.T) {
 	// Tamper: flip one ciphertext bit of bob's file.
 	path := filepath.Join(dir, fileName("bob"))
 	b, _ := os.ReadFile(path)
-	var env struct{ V int; Nonce, Ct string }
+	var env struct {
+		V         int
+		Nonce, Ct string
+	}
 	_ = jsonUnmarshal(b, &env)
 	ct, _ := base64.StdEncoding.DecodeString(env.Ct)
 	ct[0] ^= 1

@@ -52,8 +52,8 @@ func TestKeychainChunkingAndIndex(t *testing.T) {
 	}{
 		{"inline", 100, 0},
 		{"just under limit", 1400, 0}, // 1,868 base64 chars: inline
-		{"two chunks", 1600, 2},      // 2,136 base64 chars
-		{"long token set", 9000, 6},  // 12,000 base64 chars
+		{"two chunks", 1600, 2},       // 2,136 base64 chars
+		{"long token set", 9000, 6},   // 12,000 base64 chars
 	}
 	s := newKeychainStore("cliproxy-test", systemKeyring{})
 	for _, tc := range cases {
