@@ -1,0 +1,191 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+)
+
+// SpendRow is one proxied request as recorded in the spend log.
+type SpendRow struct {
+	Time         time.Time // when the request finished
+	RequestID    string
+	KeyID        string // virtual key id, or "" for the static client key
+	CredentialID string // upstream credential (account or API-key entry) that served it
+	Provider     string
+	Model        string // model name as billed (the upstream model)
+	Route        string // client format/route, e.g. "openai-chat", "claude-messages"
+
+	InputTokens      int64 // full prompt, including cached reads and cache writes
+	OutputTokens     int64 // including reasoning
+	CachedTokens     int64
+	CacheWriteTokens int64
+	ReasoningTokens  int64
+
+	CostUSD    float64
+	PriceKnown bool // false when the model had no price; CostUSD is then 0
+
+	LatencyMS  int64
+	TTFBMS     int64
+	Status     int    // HTTP status returned to the client
+	ErrorClass string // "" on success, else the routing/error class
+	CacheHit   bool   // served from the response cache
+}
+
+// InsertSpend writes rows and updates their daily rollups in one transaction: either every row and its
+// rollup lands or none does.
+func (s *Store) InsertSpend(ctx context.Context, rows []SpendRow) (err error) {
+	if len(rows) == 0 {
+		return nil
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("inserting spend: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	ins, err := tx.PrepareContext(ctx, `INSERT INTO spend_log (ts, request_id, key_id, credential_id,
+		provider, model, route, input_tokens, output_tokens, cached_tokens, cache_write_tokens,
+		reasoning_tokens, cost_usd, price_known, latency_ms, ttfb_ms, status, error_class, cache_hit)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`)
+	if err != nil {
+		return fmt.Errorf("inserting spend: %w", err)
+	}
+	defer ins.Close()
+	// Rows of one batch mostly share day/provider/model/key, so rollups are summed in memory first:
+	// one upsert per group instead of one per row.
+	groups := make(map[rollupKey]*rollup)
+	var order []rollupKey
+	for i := range rows {
+		r := &rows[i]
+		if _, err := ins.ExecContext(ctx, unixMilli(r.Time), r.RequestID, r.KeyID, r.CredentialID,
+			r.Provider, r.Model, r.Route, r.InputTokens, r.OutputTokens, r.CachedTokens,
+			r.CacheWriteTokens, r.ReasoningTokens, r.CostUSD, boolInt(r.PriceKnown), r.LatencyMS,
+			r.TTFBMS, r.Status, r.ErrorClass, boolInt(r.CacheHit)); err != nil {
+			return fmt.Errorf("inserting spend row: %w", err)
+		}
+		k := rollupKey{day: dayOf(r.Time), provider: r.Provider, model: r.Model, keyID: r.KeyID}
+		g := groups[k]
+		if g == nil {
+			g = &rollup{}
+			groups[k] = g
+			order = append(order, k)
+		}
+		g.add(r)
+	}
+	up, err := tx.PrepareContext(ctx, `INSERT INTO spend_daily (day, provider, model, key_id, requests,
+		errors, input_tokens, output_tokens, cached_tokens, cache_write_tokens, reasoning_tokens, cost_usd)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?)
+		ON CONFLICT (day, provider, model, key_id) DO UPDATE SET
+			requests = requests + excluded.requests,
+			errors = errors + excluded.errors,
+			input_tokens = input_tokens + excluded.input_tokens,
+			output_tokens = output_tokens + excluded.output_tokens,
+			cached_tokens = cached_tokens + excluded.cached_tokens,
+			cache_write_tokens = cache_write_tokens + excluded.cache_write_tokens,
+			reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens,
+			cost_usd = cost_usd + excluded.cost_usd`)
+	if err != nil {
+		return fmt.Errorf("updating spend rollups: %w", err)
+	}
+	defer up.Close()
+	for _, k := range order {
+		g := groups[k]
+		if _, err := up.ExecContext(ctx, k.day, k.provider, k.model, k.keyID, g.requests, g.errors,
+			g.input, g.output, g.cached, g.cacheWrite, g.reasoning, g.cost); err != nil {
+			return fmt.Errorf("updating spend rollup: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("committing spend: %w", err)
+	}
+	return nil
+}
+
+// WriteSpend is InsertSpend under the name the async spend writer's sink interface expects.
+func (s *Store) WriteSpend(ctx context.Context, rows []SpendRow) error {
+	return s.InsertSpend(ctx, rows)
+}
+
+type rollupKey struct{ day, provider, model, keyID string }
+
+type rollup struct {
+	requests, errors                             int64
+	input, output, cached, cacheWrite, reasoning int64
+	cost                                         float64
+}
+
+func (g *rollup) add(r *SpendRow) {
+	g.requests++
+	if r.ErrorClass != "" || r.Status >= 400 {
+		g.errors++
+	}
+	g.input += r.InputTokens
+	g.output += r.OutputTokens
+	g.cached += r.CachedTokens
+	g.cacheWrite += r.CacheWriteTokens
+	g.reasoning += r.ReasoningTokens
+	g.cost += r.CostUSD
+}
+
+// RecentRequests returns the newest spend rows first, at most limit of them (limit <= 0 means 100).
+func (s *Store) RecentRequests(ctx context.Context, limit int) ([]SpendRow, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT ts, request_id, key_id, credential_id, provider, model,
+		route, input_tokens, output_tokens, cached_tokens, cache_write_tokens, reasoning_tokens, cost_usd,
+		price_known, latency_ms, ttfb_ms, status, error_class, cache_hit
+		FROM spend_log ORDER BY ts DESC, id DESC LIMIT ?`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("reading recent requests: %w", err)
+	}
+	defer rows.Close()
+	var out []SpendRow
+	for rows.Next() {
+		var r SpendRow
+		var ts int64
+		var known, hit int
+		if err := rows.Scan(&ts, &r.RequestID, &r.KeyID, &r.CredentialID, &r.Provider, &r.Model,
+			&r.Route, &r.InputTokens, &r.OutputTokens, &r.CachedTokens, &r.CacheWriteTokens,
+			&r.ReasoningTokens, &r.CostUSD, &known, &r.LatencyMS, &r.TTFBMS, &r.Status, &r.ErrorClass,
+			&hit); err != nil {
+			return nil, fmt.Errorf("reading recent requests: %w", err)
+		}
+		r.Time, r.PriceKnown, r.CacheHit = fromMilli(ts), known != 0, hit != 0
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("reading recent requests: %w", err)
+	}
+	return out, nil
+}
+
+// CountSpend returns the number of rows in the spend log.
+func (s *Store) CountSpend(ctx context.Context) (int64, error) {
+	var n int64
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM spend_log`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("counting spend rows: %w", err)
+	}
+	return n, nil
+}
+
+// PruneSpendLog deletes per-request rows older than before. Daily rollups are kept, so charts and
+// summaries over whole days stay correct.
+func (s *Store) PruneSpendLog(ctx context.Context, before time.Time) (int64, error) {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM spend_log WHERE ts < ?`, unixMilli(before))
+	if err != nil {
+		return 0, fmt.Errorf("pruning spend log: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n, nil
+}
+
+// scanner is the Scan method shared by *sql.Row and *sql.Rows.
+type scanner interface{ Scan(dest ...any) error }
+
+var _ scanner = (*sql.Row)(nil)
