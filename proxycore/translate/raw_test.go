@@ -1,0 +1,124 @@
+package translate
+
+import (
+	"encoding/json"
+	"errors"
+	"testing"
+
+	"github.com/cliproxy/cliproxy/proxycore/llm"
+)
+
+func TestPeekModelStream(t *testing.T) {
+	tests := []struct {
+		name       string
+		body       string
+		model      string
+		stream     bool
+		wantStatus int
+	}{
+		{"basic", `{"model":"gpt-5","stream":true,"messages":[]}`, "gpt-5", true, 0},
+		{"nested model ignored", `{"messages":[{"model":"x","stream":true}],"model":"m"}`, "m", false, 0},
+		{"escaped key and value", `{"mod\u0065l":"a\"b","stream":false}`, `a"b`, false, 0},
+		{"strings with braces", `{"x":"}{\"model\":1","model":"ok"}`, "ok", false, 0},
+		{"no model", `{"stream":true}`, "", true, 0},
+		{"bad json", `{"model":`, "", false, 400},
+		{"not object", `[1]`, "", false, 400},
+		{"model not string", `{"model":5}`, "", false, 400},
+		{"stream not bool", `{"model":"a","stream":"yes"}`, "", false, 400},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, s, err := PeekModelStream([]byte(tt.body))
+			if tt.wantStatus != 0 {
+				var le *llm.Error
+				if !errors.As(err, &le) || le.Status != tt.wantStatus {
+					t.Fatalf("err = %v, want status %d", err, tt.wantStatus)
+				}
+				return
+			}
+			if err != nil || m != tt.model || s != tt.stream {
+				t.Fatalf("got (%q, %v, %v), want (%q, %v)", m, s, err, tt.model, tt.stream)
+			}
+		})
+	}
+}
+
+func TestSetModel(t *testing.T) {
+	tests := []struct{ name, body, model, want string }{
+		{"replace", `{"model":"a","x":{"model":"keep"}}`, "b", `{"model":"b","x":{"model":"keep"}}`},
+		{"keeps formatting", "{\n  \"stream\": true,\n  \"model\": \"a\"\n}", "z", "{\n  \"stream\": true,\n  \"model\": \"z\"\n}"},
+		{"insert", `{"x":1}`, "m", `{"model":"m","x":1}`},
+		{"insert empty", `{ }`, "m", `{"model":"m" }`},
+		{"escape", `{"model":"a"}`, `q"<`, `{"model":"q\"<"}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := SetModel([]byte(tt.body), tt.model)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != tt.want {
+				t.Fatalf("got %s, want %s", got, tt.want)
+			}
+			if !json.Valid(got) {
+				t.Fatal("invalid JSON")
+			}
+		})
+	}
+	if _, err := SetModel([]byte(`{"model":`), "x"); err == nil {
+		t.Fatal("want error for invalid JSON")
+	}
+}
+
+func TestModelSuffix(t *testing.T) {
+	tests := []struct {
+		model, base, effort string
+		budget              int
+		ok                  bool
+	}{
+		{"gemini-2.5-pro(high)", "gemini-2.5-pro", "high", 0, true},
+		{"claude(8192)", "claude", "", 8192, true},
+		{"m(-1)", "m", "", -1, true},
+		{"m(bogus)", "m(bogus)", "", 0, false},
+		{"plain", "plain", "", 0, false},
+		{"(high)", "(high)", "", 0, false},
+	}
+	for _, tt := range tests {
+		base, effort, budget, ok := ParseModelSuffix(tt.model)
+		if base != tt.base || effort != tt.effort || budget != tt.budget || ok != tt.ok {
+			t.Errorf("ParseModelSuffix(%q) = %q %q %d %v", tt.model, base, effort, budget, ok)
+		}
+	}
+	req := &llm.Request{Model: "gpt-5(low)"}
+	ApplyModelSuffix(req)
+	if req.Model != "gpt-5" || req.Reasoning == nil || req.Reasoning.Effort != "low" {
+		t.Fatalf("ApplyModelSuffix: %+v %+v", req, req.Reasoning)
+	}
+	req = &llm.Request{Model: "c(0)"}
+	ApplyModelSuffix(req)
+	if req.Reasoning.Effort != "none" || req.Reasoning.IncludeThoughts {
+		t.Fatalf("budget 0: %+v", req.Reasoning)
+	}
+	req = &llm.Request{Model: "c(4096)"}
+	ApplyModelSuffix(req)
+	if *req.Reasoning.BudgetTokens != 4096 {
+		t.Fatalf("budget: %+v", req.Reasoning)
+	}
+}
+
+func TestAppendString(t *testing.T) {
+	for _, s := range []string{"", "plain", "q\"b\\", "ctl\x00\x1f\n\r\t", "héllo ✓", "bad\xff\xfe", "ls\u2028ps\u2029", "<&>"} {
+		got := appendString(nil, s)
+		var back string
+		if err := json.Unmarshal(got, &back); err != nil {
+			t.Fatalf("%q -> %s invalid: %v", s, got, err)
+		}
+		want := s
+		if s == "bad\xff\xfe" {
+			want = "bad\ufffd\ufffd"
+		}
+		if back != want {
+			t.Errorf("%q round-tripped to %q", s, back)
+		}
+	}
+}
