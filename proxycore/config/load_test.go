@@ -104,8 +104,8 @@ func TestFullFileStrict(t *testing.T) {
 		}},
 		OpenAI: []APIKeyProvider{{
 			APIKey: "sk-openai-from-env-0003", BaseURL: "https://api.openai.com/v1",
-			Models:  []Model{{Name: "gpt-5"}, {Name: "gpt-5-codex", Alias: "codex"}},
-			Headers: map[string]string{"OpenAI-Organization": "org-1", "X-Extra-Token": "extra-token-value-9"},
+			Models:   []Model{{Name: "gpt-5"}, {Name: "gpt-5-codex", Alias: "codex"}},
+			Headers:  map[string]string{"OpenAI-Organization": "org-1", "X-Extra-Token": "extra-token-value-9"},
 			ProxyURL: "http://127.0.0.1:3128", Label: "work",
 		}},
 		Anthropic: []APIKeyProvider{{APIKey: "sk-ant-test-key-000001", BaseURL: "https://api.anthropic.com", Label: "personal"}},

@@ -126,8 +126,10 @@ func maskURLPassword(raw string, fn func(string) string) string {
 	if masked == pw {
 		return raw
 	}
-	u.User = url.UserPassword(u.User.Username(), masked)
-	return u.String()
+	// A placeholder keeps url.String from percent-encoding the mask's asterisks.
+	const placeholder = "cliproxy-masked-password"
+	u.User = url.UserPassword(u.User.Username(), placeholder)
+	return strings.Replace(u.String(), placeholder, masked, 1)
 }
 
 // deepCopy copies v recursively (slices, maps, pointers); unexported fields are left zero.

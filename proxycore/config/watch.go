@@ -119,6 +119,7 @@ func (w *Watcher) reload() {
 	}()
 	h := hashFile(w.path)
 	if h == w.last {
+		w.logger.Debug("config file touched without a change", "path", w.path)
 		return
 	}
 	cfg, err := Load(w.path, w.explicit)
