@@ -25,8 +25,8 @@ type lookupFunc func(name string) (string, bool)
 type UnknownKeyError struct {
 	// File is the name given to Parse (usually the path).
 	File string
-	// Key is the dotted key path, e.g. "cache.max-entrys" or "openai.api_key" (array tables carry no
-	// index; Line tells which entry).
+	// Key is the key path, e.g. "cache.max-entrys" or "openai[1].api_key" (an index is known for
+	// [[array tables]], not for entries of inline arrays).
 	Key string
 	// Line and Column are 1-based positions of the key.
 	Line, Column int
@@ -178,11 +178,12 @@ func decode(data []byte, name string, env lookupFunc) (cfg *Config, problems []e
 	switch {
 	case derr == nil:
 	case errors.As(derr, &strictErr):
+		headers := indexHeaders(data)
 		for i := range strictErr.Errors {
 			e := &strictErr.Errors[i]
 			line, col := e.Position()
 			unknown = append(unknown, &UnknownKeyError{
-				File: name, Key: strings.Join(e.Key(), "."), Line: line, Column: col,
+				File: name, Key: indexedKey(headers, e.Key(), line), Line: line, Column: col,
 			})
 		}
 	case errors.As(derr, &decErr):

@@ -229,7 +229,7 @@ x = 1
 	want := []string{
 		"s.toml:3:1: unknown key bogus",
 		"s.toml:6:1: unknown key cache.max-entrys",
-		"s.toml:10:1: unknown key openai.api_key",
+		"s.toml:10:1: unknown key openai[0].api_key",
 		"s.toml:12:2: unknown key nosuch.table",
 	}
 	if len(unknown) != len(want) {
@@ -527,5 +527,51 @@ func TestDurationHelpers(t *testing.T) {
 		if ch.got != ch.want {
 			t.Errorf("%s = %d, want %d", ch.name, ch.got, ch.want)
 		}
+	}
+}
+
+func TestStrictModeIndexedKeys(t *testing.T) {
+	t.Parallel()
+	doc := `strict-config = true
+[[openai]]
+api-key = "a"
+[[openai]]
+api-key = "b"
+labl = "typo"
+[[openai-compatible]]
+name = "x"
+[[openai-compatible]]
+name = "y"
+[[openai-compatible.models]]
+name = "m1"
+[[openai-compatible.models]]
+name = "m2"
+aliass = "typo"
+[[pass-through.endpoints]]
+path = "/a"
+[[pass-through.endpoints]]
+path = "/b"
+provder = "openai"
+[providers.codex]
+base-ur = "http://x"
+[[openai]]
+models = [{ name = "a", als = "b" }]
+`
+	_, err := parse([]byte(doc), "i.toml", mapEnv(nil))
+	var got []string
+	for _, e := range unjoin(err) {
+		got = append(got, e.Error())
+	}
+	want := []string{
+		"i.toml:6:1: unknown key openai[1].labl",
+		"i.toml:15:1: unknown key openai-compatible[1].models[1].aliass",
+		"i.toml:20:1: unknown key pass-through.endpoints[1].provder",
+		"i.toml:22:1: unknown key providers.codex.base-ur",
+		// go-toml's key tracker drops the array name for keys inside inline tables; the line and column
+		// still point at the key.
+		"i.toml:24:25: unknown key openai[2].als",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("got:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
