@@ -96,6 +96,9 @@ func TestGolden(t *testing.T) {
 						t.Fatalf("decode client request: %v", err)
 					}
 					clientReq = req
+					if req.Model == "" { // Gemini carries the model in the URL; the server fills it in
+						req.Model = "gemini-url-model"
+					}
 					ApplyModelSuffix(req)
 					out, err := uc.EncodeRequest(req)
 					if err != nil {

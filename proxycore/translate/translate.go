@@ -107,6 +107,7 @@ func New(opts ...Option) *Registry {
 	for _, c := range []Codec{
 		&chatCodec{env: e},
 		&claudeCodec{env: e},
+		&geminiCodec{env: e},
 	} {
 		r.codecs[c.Format()] = c
 	}
