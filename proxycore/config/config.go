@@ -7,7 +7,11 @@
 // structs expose helper methods returning time.Duration.
 package config
 
-import "time"
+import (
+	"net"
+	"strconv"
+	"time"
+)
 
 // Config is the whole configuration file. Every key is optional; Default returns the values used for a
 // key that the file leaves out.
@@ -74,6 +78,11 @@ type Config struct {
 // the caller can log them. It is nil for a clean file.
 func (c *Config) Warnings() []string {
 	return append([]string(nil), c.warnings...)
+}
+
+// Addr returns the listen address "host:port" (brackets added for IPv6).
+func (c *Config) Addr() string {
+	return net.JoinHostPort(c.Host, strconv.Itoa(c.Port))
 }
 
 // Keystore configures where credentials are kept.

@@ -188,7 +188,7 @@ func decode(data []byte, name string, env lookupFunc) (cfg *Config, problems []e
 		}
 	case errors.As(derr, &decErr):
 		line, col := decErr.Position()
-		msg := strings.TrimPrefix(decErr.Error(), "toml: ")
+		msg := friendlyDecodeMessage(strings.TrimPrefix(decErr.Error(), "toml: "))
 		if k := decErr.Key(); len(k) > 0 {
 			msg = "key " + strings.Join(k, ".") + ": " + msg
 		}
@@ -217,4 +217,36 @@ func envTrue(env lookupFunc, name string) bool {
 		return true
 	}
 	return false
+}
+
+// friendlyDecodeMessage turns go-toml's "cannot decode TOML string into struct field config.Config.Port
+// of type int" into "expected an integer, found a string", which names no Go types.
+func friendlyDecodeMessage(msg string) string {
+	found, rest, ok := strings.Cut(strings.TrimPrefix(msg, "cannot decode TOML "), " into ")
+	if !ok || !strings.HasPrefix(msg, "cannot decode TOML ") {
+		return msg
+	}
+	i := strings.LastIndex(rest, " of type ")
+	if i < 0 {
+		return msg
+	}
+	goType := rest[i+len(" of type "):]
+	var want string
+	switch {
+	case strings.HasPrefix(goType, "[]"):
+		want = "an array"
+	case strings.HasPrefix(goType, "map["), strings.HasPrefix(goType, "config."), strings.HasPrefix(goType, "struct"):
+		want = "a table"
+	case strings.HasPrefix(goType, "int"), strings.HasPrefix(goType, "uint"):
+		want = "an integer"
+	case strings.HasPrefix(goType, "float"), goType == "*float64":
+		want = "a number"
+	case goType == "string":
+		want = "a string"
+	case goType == "bool":
+		want = "a boolean"
+	default:
+		return msg
+	}
+	return "expected " + want + ", found " + found
 }

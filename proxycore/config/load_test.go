@@ -184,7 +184,7 @@ func TestModelsBadEntries(t *testing.T) {
 		name, toml, want string
 	}{
 		{"empty string", `models = ["ok", ""]`, "openai[0].models[1].name: must not be empty"},
-		{"not a list", `models = "a"`, "key openai.models: cannot decode"},
+		{"not a list", `models = "a"`, "key openai.models: expected an array, found string"},
 		{"table without name", `models = [{ alias = "x" }]`, "openai[0].models[0].name: must not be empty"},
 	}
 	for _, tt := range tests {
@@ -270,7 +270,12 @@ func TestSyntaxErrors(t *testing.T) {
 		name, doc, want string
 	}{
 		{"missing value", "host = \"x\"\nport = \n", "e.toml:2:8:"},
-		{"wrong type", "\n\nport = \"abc\"\n", "e.toml:3:8: key port:"},
+		{"wrong type", "\n\nport = \"abc\"\n", "e.toml:3:8: key port: expected an integer, found string"},
+		{"wrong list type", "api-keys = [1]\n", "e.toml:1:13: key api-keys: expected a string, found integer"},
+		{"list for table", "[[openai]]\nheaders = [1]\n", "e.toml:2:11: key openai.headers: expected a table, found array"},
+		{"string for list", "[retry-policy]\nretry-on = \"429\"\n", "e.toml:2:12: key retry-policy.retry-on: expected an array, found string"},
+		{"int for bool", "[cache]\nenable = 1\n", "e.toml:2:10: key cache.enable: expected a boolean, found integer"},
+		{"string for float", "[retry-policy]\njitter = \"x\"\n", "e.toml:2:10: key retry-policy.jitter: expected a number, found string"},
 		{"duplicate key", "port = 1\nport = 2\n", "e.toml:2:1:"},
 		{"unterminated table", "[cache\n", "e.toml:1:"},
 	}
@@ -573,5 +578,17 @@ models = [{ name = "a", als = "b" }]
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("got:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func TestAddr(t *testing.T) {
+	t.Parallel()
+	c := Default()
+	if got := c.Addr(); got != "127.0.0.1:8317" {
+		t.Fatalf("Addr = %q", got)
+	}
+	c.Host = "::1"
+	if got := c.Addr(); got != "[::1]:8317" {
+		t.Fatalf("Addr = %q", got)
 	}
 }

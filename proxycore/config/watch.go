@@ -41,9 +41,10 @@ type Watcher struct {
 	debounce time.Duration
 	fsw      *fsnotify.Watcher
 
-	// last is the hash of the content behind the configuration in effect; only Run touches it after
-	// construction, so it needs no lock.
-	last [sha256.Size]byte
+	// last is the hash of the content behind the configuration in effect, failed the hash of the last
+	// content that did not load (so one bad edit is logged once). Only Run touches them after
+	// construction, so they need no lock.
+	last, failed [sha256.Size]byte
 }
 
 // NewWatcher watches path (explicit as returned by ResolvePath). onChange runs on the Watcher's
@@ -122,8 +123,13 @@ func (w *Watcher) reload() {
 		w.logger.Debug("config file touched without a change", "path", w.path)
 		return
 	}
+	if h == w.failed {
+		w.logger.Debug("config file touched, still invalid", "path", w.path)
+		return
+	}
 	cfg, err := Load(w.path, w.explicit)
 	if err != nil {
+		w.failed = h
 		w.logger.Error("config reload failed; keeping the previous configuration", "path", w.path, "error", err)
 		return
 	}

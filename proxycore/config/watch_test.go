@@ -146,6 +146,11 @@ func TestWatcherReloads(t *testing.T) {
 	}
 	h.assertNoChange(t)
 
+	// The same bad content again is not logged as a new failure.
+	writeAtomically(t, path, "port = = 1\n")
+	h.waitLog(t, "config file touched, still invalid")
+	h.assertNoChange(t)
+
 	// Going back to the content in effect is not a change.
 	writeAtomically(t, path, "port = 9002\n")
 	h.waitLog(t, "config file touched without a change")
