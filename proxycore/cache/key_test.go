@@ -1,0 +1,173 @@
+package cache
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+func TestKeyCanonicalEquality(t *testing.T) {
+	tests := []struct {
+		name string
+		a, b string
+		same bool
+	}{
+		{"key order and whitespace", `{"a":1,"b":2}`, ` { "b" : 2,
+			"a":1 } `, true},
+		{"nested objects", `{"m":[{"role":"user","content":"hi"}],"model":"x"}`, `{"model":"x","m":[{"content":"hi","role":"user"}]}`, true},
+		{"string escapes", `{"s":"A\u00e9\/"}`, `{"s":"Aé/"}`, true},
+		{"array order matters", `{"a":[1,2]}`, `{"a":[2,1]}`, false},
+		{"numbers kept textually", `{"t":1}`, `{"t":1.0}`, false},
+		{"big numbers exact", `{"n":12345678901234567890}`, `{"n":12345678901234567891}`, false},
+		{"values differ", `{"a":"x"}`, `{"a":"y"}`, false},
+		{"null vs missing", `{"a":null}`, `{}`, false},
+		{"bool", `{"a":true}`, `{"a":false}`, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ka, err := Key("p", "/v1/chat/completions", []byte(tc.a))
+			if err != nil {
+				t.Fatalf("Key(a): %v", err)
+			}
+			kb, err := Key("p", "/v1/chat/completions", []byte(tc.b))
+			if err != nil {
+				t.Fatalf("Key(b): %v", err)
+			}
+			if (ka == kb) != tc.same {
+				t.Fatalf("keys equal = %v, want %v", ka == kb, tc.same)
+			}
+			if len(ka) != 64 {
+				t.Fatalf("key %q is not hex sha256", ka)
+			}
+		})
+	}
+}
+
+func TestKeySeparatesPrincipalAndPath(t *testing.T) {
+	body := []byte(`{"model":"m"}`)
+	k := func(p, path string) string {
+		s, err := Key(p, path, body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	if k("alice", "/v1/messages") == k("bob", "/v1/messages") {
+		t.Fatal("different principals share a key")
+	}
+	if k("alice", "/v1/messages") == k("alice", "/v1/chat/completions") {
+		t.Fatal("different paths share a key")
+	}
+	if k("ab", "c") == k("a", "bc") {
+		t.Fatal("principal/path boundary is ambiguous")
+	}
+}
+
+func TestKeyRejectsNonJSON(t *testing.T) {
+	for _, body := range []string{``, `{`, `{"a":1} {"b":2}`, `nope`, `{"a":1}x`} {
+		if _, err := Key("p", "/", []byte(body)); err == nil {
+			t.Errorf("Key(%q) accepted invalid JSON", body)
+		}
+	}
+}
+
+func TestCanonicalizeOutput(t *testing.T) {
+	got, err := Canonicalize([]byte(` {"z": [1, 2.50, "a\"b\n"], "a": {"y": null, "x": true}} `))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"a":{"x":true,"y":null},"z":[1,2.50,"a\"b\n"]}`
+	if string(got) != want {
+		t.Fatalf("Canonicalize = %s, want %s", got, want)
+	}
+}
+
+func TestCacheable(t *testing.T) {
+	tests := []struct {
+		body string
+		want bool
+	}{
+		{`{"model":"m","messages":[]}`, true},
+		{`{"model":"m","stream":false}`, true},
+		{`{"model":"m","stream":true}`, false},
+		{`{"model":"m","stream": true }`, false},
+		{`{"model":"m","stream":"true"}`, true}, // not a stream request; the upstream rejects it
+		{`[1,2]`, false},
+		{`not json`, false},
+	}
+	for _, tc := range tests {
+		if got := Cacheable([]byte(tc.body)); got != tc.want {
+			t.Errorf("Cacheable(%s) = %v, want %v", tc.body, got, tc.want)
+		}
+	}
+}
+
+func TestCacheableResponse(t *testing.T) {
+	tests := []struct {
+		status int
+		ct     string
+		want   bool
+	}{
+		{200, "application/json", true},
+		{200, "application/json; charset=utf-8", true},
+		{201, "application/problem+json", true},
+		{200, "text/event-stream", false},
+		{200, "", false},
+		{400, "application/json", false},
+		{429, "application/json", false},
+		{500, "application/json", false},
+	}
+	for _, tc := range tests {
+		h := http.Header{}
+		if tc.ct != "" {
+			h.Set("Content-Type", tc.ct)
+		}
+		if got := CacheableResponse(tc.status, h); got != tc.want {
+			t.Errorf("CacheableResponse(%d, %q) = %v, want %v", tc.status, tc.ct, got, tc.want)
+		}
+	}
+}
+
+func FuzzCanonicalize(f *testing.F) {
+	for _, s := range []string{`{"a":1,"b":[true,null,"x"]}`, `"\u00e9"`, `[1e10,-0.5]`, `{}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		c1, err := Canonicalize(body)
+		if err != nil {
+			return
+		}
+		if !json.Valid(c1) {
+			t.Fatalf("canonical form of %q is not valid JSON: %q", body, c1)
+		}
+		c2, err := Canonicalize(c1)
+		if err != nil || string(c1) != string(c2) {
+			t.Fatalf("not idempotent: %q -> %q (%v)", c1, c2, err)
+		}
+	})
+}
+
+func make1KBody() []byte {
+	var sb strings.Builder
+	sb.WriteString(`{"model":"claude-sonnet-4-5","max_tokens":1024,"temperature":0.7,"messages":[`)
+	for i := 0; sb.Len() < 950; i++ {
+		if i > 0 {
+			sb.WriteString(",")
+		}
+		sb.WriteString(`{"role":"user","content":"Explain the difference between a mutex and a channel."}`)
+	}
+	sb.WriteString(`],"stream":false}`)
+	return []byte(sb.String())
+}
+
+func BenchmarkKey(b *testing.B) {
+	body := make1KBody()
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Key("vk_123", "/v1/messages", body); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
