@@ -14,7 +14,8 @@ import (
 )
 
 // Config is the whole configuration file. Every key is optional; Default returns the values used for a
-// key that the file leaves out.
+// key that the file leaves out. A loaded Config is shared between goroutines: treat it as read-only and
+// use Clone to derive a changed copy.
 type Config struct {
 	// Host is the listen address; it must be a loopback address or name unless AllowRemote is true.
 	Host string `toml:"host"`

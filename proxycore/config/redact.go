@@ -53,7 +53,7 @@ func (c *Config) Clone() *Config {
 
 // Redacted returns a deep copy of c with every secret masked by MaskSecret: api-keys, provider
 // api-key values, secret-looking header values, keystore.encryption-key, remote-management.secret-key
-// and the passwords in redis.url and proxy URLs. Use it for logs and the management config view.
+// and the passwords of URLs (redis.url, proxy and base URLs, pass-through targets, provider endpoints). Use it for logs and the management config view.
 func (c *Config) Redacted() *Config {
 	out := c.Clone()
 	out.visitSecrets(func(s string) string { return MaskSecret(s) })
@@ -106,6 +106,16 @@ func (c *Config) visitSecrets(fn func(string) string) {
 	}
 	for i := range c.OpenAICompatible {
 		entry(&c.OpenAICompatible[i].APIKeyProvider)
+	}
+	for i := range c.PassThrough.Endpoints {
+		inURL(&c.PassThrough.Endpoints[i].Target)
+	}
+	for id, e := range c.Providers {
+		for _, u := range []*string{&e.BaseURL, &e.AuthURL, &e.TokenURL, &e.DeviceCodeURL, &e.CopilotTokenURL,
+			&e.RegisterURL, &e.RedirectURL, &e.UserInfoURL, &e.APIURL} {
+			inURL(u)
+		}
+		c.Providers[id] = e
 	}
 }
 

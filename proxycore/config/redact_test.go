@@ -99,6 +99,28 @@ func TestRedacted(t *testing.T) {
 	}
 }
 
+func TestRedactedURLPasswordsEverywhere(t *testing.T) {
+	t.Parallel()
+	c := Default()
+	c.PassThrough.Endpoints = []PassThroughEndpoint{{Path: "/x", Target: "https://u:target-password-1@h", Provider: "openai"}}
+	c.Providers = map[string]ProviderEndpoints{"codex": {TokenURL: "https://u:token-password-2@h/t"}}
+	c.Anthropic = []APIKeyProvider{{BaseURL: "https://u:base-password-3@h"}}
+	got := c.Secrets()
+	slices.Sort(got)
+	if want := []string{"base-password-3", "target-password-1", "token-password-2"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("Secrets() = %q, want %q", got, want)
+	}
+	red := c.Redacted()
+	if red.PassThrough.Endpoints[0].Target != "https://u:****rd-1@h" ||
+		red.Providers["codex"].TokenURL != "https://u:****rd-2@h/t" ||
+		red.Anthropic[0].BaseURL != "https://u:****rd-3@h" {
+		t.Fatalf("not masked: %+v %+v %+v", red.PassThrough, red.Providers, red.Anthropic)
+	}
+	if c.Providers["codex"].TokenURL != "https://u:token-password-2@h/t" {
+		t.Fatal("Redacted changed the original providers map")
+	}
+}
+
 func TestCloneIsDeep(t *testing.T) {
 	t.Parallel()
 	cfg := fullConfig(t)
