@@ -328,6 +328,9 @@ type chatOutMessage struct {
 }
 
 func (c *chatCodec) EncodeRequest(req *llm.Request) ([]byte, error) {
+	if err := checkPortable(req, "the OpenAI chat upstream"); err != nil {
+		return nil, err
+	}
 	out := chatRequest{Model: req.Model, Stream: req.Stream, Temperature: req.Temperature, TopP: req.TopP,
 		MaxCompletionTokens: req.MaxTokens, N: req.N, Seed: req.Seed, ParallelToolCalls: req.ParallelToolCalls, User: req.User}
 	if req.Stream {

@@ -341,6 +341,9 @@ func decodeClaudeBlock(b *claudeBlock) (llm.Part, bool, error) {
 var claudeImageTypes = map[string]bool{"image/jpeg": true, "image/png": true, "image/gif": true, "image/webp": true}
 
 func (c *claudeCodec) EncodeRequest(req *llm.Request) ([]byte, error) {
+	if err := checkPortable(req, "Anthropic"); err != nil {
+		return nil, err
+	}
 	out := map[string]any{"model": req.Model}
 	if req.Stream {
 		out["stream"] = true

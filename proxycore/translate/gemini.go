@@ -284,6 +284,9 @@ func isGeminiFileURI(u string) bool {
 }
 
 func (c *geminiCodec) EncodeRequest(req *llm.Request) ([]byte, error) {
+	if err := checkPortable(req, "Gemini"); err != nil {
+		return nil, err
+	}
 	var out geminiRequest
 	sys := joinText(req.System)
 	names := map[string]string{} // call id -> function name, to name function responses (WIRE.md §5.2)

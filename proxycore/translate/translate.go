@@ -108,6 +108,7 @@ func New(opts ...Option) *Registry {
 		&chatCodec{env: e},
 		&claudeCodec{env: e},
 		&geminiCodec{env: e},
+		&responsesCodec{env: e},
 	} {
 		r.codecs[c.Format()] = c
 	}
