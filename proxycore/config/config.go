@@ -130,10 +130,13 @@ type Metrics struct {
 
 // Cache configures the response cache for non-streaming 2xx JSON answers.
 type Cache struct {
-	Enable     bool `toml:"enable"`
-	MaxEntries int  `toml:"max-entries"`
+	// Enable turns the cache on (off by default).
+	Enable bool `toml:"enable"`
+	// MaxEntries caps the number of cached responses (LRU eviction).
+	MaxEntries int `toml:"max-entries"`
 	// MaxBytesMB caps the memory held by cached bodies.
 	MaxBytesMB int `toml:"max-bytes-mb"`
+	// TTLSeconds is how long an entry stays fresh.
 	TTLSeconds int `toml:"ttl-seconds"`
 }
 
@@ -148,9 +151,12 @@ type RateLimits struct {
 	Enable bool `toml:"enable"`
 	// MaxParallelRequests is the global in-flight cap.
 	MaxParallelRequests int `toml:"max-parallel-requests"`
-	MaxParallelPerKey   int `toml:"max-parallel-per-key"`
-	RPMPerKey           int `toml:"rpm-per-key"`
-	TPMPerKey           int `toml:"tpm-per-key"`
+	// MaxParallelPerKey caps in-flight requests per client key.
+	MaxParallelPerKey int `toml:"max-parallel-per-key"`
+	// RPMPerKey caps requests per minute per client key.
+	RPMPerKey int `toml:"rpm-per-key"`
+	// TPMPerKey caps tokens per minute per client key.
+	TPMPerKey int `toml:"tpm-per-key"`
 	// Backend is memory or redis (redis needs Redis.URL).
 	Backend string `toml:"backend"`
 }
@@ -188,9 +194,11 @@ type Masking struct {
 
 // RequestLog configures the recent-requests log.
 type RequestLog struct {
-	Enable        bool `toml:"enable"`
-	MaxBodyKB     int  `toml:"max-body-kb"`
-	RetentionDays int  `toml:"retention-days"`
+	Enable bool `toml:"enable"`
+	// MaxBodyKB caps the request and response body kept per entry.
+	MaxBodyKB int `toml:"max-body-kb"`
+	// RetentionDays is how long entries are kept.
+	RetentionDays int `toml:"retention-days"`
 }
 
 // MaxBodyBytes returns MaxBodyKB in bytes.
@@ -210,7 +218,9 @@ type Pricing struct {
 type PricingModel struct {
 	// Match is a model name or a glob such as "claude-sonnet-*".
 	Match            string  `toml:"match"`
-	InputPerMillion  float64 `toml:"input-per-million"`
+	// InputPerMillion is the price of 1M prompt tokens.
+	InputPerMillion float64 `toml:"input-per-million"`
+	// OutputPerMillion is the price of 1M completion tokens.
 	OutputPerMillion float64 `toml:"output-per-million"`
 	// CachedInputPerMillion is the price of cache reads; nil means the spend package's default.
 	CachedInputPerMillion *float64 `toml:"cached-input-per-million"`
@@ -230,8 +240,9 @@ type Routing struct {
 
 // HealthTracking configures the passive, failure-rate based health tracker.
 type HealthTracking struct {
-	Enable        bool `toml:"enable"`
-	WindowSeconds int  `toml:"window-seconds"`
+	Enable bool `toml:"enable"`
+	// WindowSeconds is the sliding window over which the failure rate is computed.
+	WindowSeconds int `toml:"window-seconds"`
 	// FailureThreshold: a failure rate at or above it means ERROR (0..1).
 	FailureThreshold float64 `toml:"failure-threshold"`
 	// DegradedThreshold: a failure rate at or above it means DEGRADED (0..1, <= FailureThreshold).
@@ -254,8 +265,10 @@ func (h HealthTracking) Cleanup() time.Duration {
 
 // Health configures active reachability probes (never a billed call).
 type Health struct {
-	BackgroundProbes     bool `toml:"background-probes"`
-	ProbeIntervalSeconds int  `toml:"probe-interval-seconds"`
+	// BackgroundProbes turns on TCP/HTTP reachability probes of provider base URLs.
+	BackgroundProbes bool `toml:"background-probes"`
+	// ProbeIntervalSeconds is the time between probes.
+	ProbeIntervalSeconds int `toml:"probe-interval-seconds"`
 }
 
 // ProbeInterval returns ProbeIntervalSeconds as a duration.
@@ -265,10 +278,14 @@ func (h Health) ProbeInterval() time.Duration {
 
 // RetryPolicy configures retries before the first byte reached the client.
 type RetryPolicy struct {
-	MaxRetries       int     `toml:"max-retries"`
-	InitialBackoffMS int     `toml:"initial-backoff-ms"`
-	MaxBackoffMS     int     `toml:"max-backoff-ms"`
-	Multiplier       float64 `toml:"multiplier"`
+	// MaxRetries is the number of retries after the first attempt.
+	MaxRetries int `toml:"max-retries"`
+	// InitialBackoffMS is the wait before the first retry.
+	InitialBackoffMS int `toml:"initial-backoff-ms"`
+	// MaxBackoffMS caps every wait.
+	MaxBackoffMS int `toml:"max-backoff-ms"`
+	// Multiplier grows the wait after each retry (>= 1).
+	Multiplier float64 `toml:"multiplier"`
 	// Jitter is the random fraction (0..1) added to or taken from each backoff.
 	Jitter float64 `toml:"jitter"`
 	// RetryOn are the upstream HTTP statuses that are retried.
@@ -300,13 +317,17 @@ func (s Streaming) Keepalive() time.Duration {
 
 // FallbackChain lists the models tried after Model failed, in order.
 type FallbackChain struct {
-	Model     string   `toml:"model"`
+	// Model is the model the chain starts from.
+	Model string `toml:"model"`
+	// Fallbacks are tried in order.
 	Fallbacks []string `toml:"fallbacks"`
 }
 
 // ModelAlias lets clients call Model by Alias.
 type ModelAlias struct {
+	// Alias is the extra name.
 	Alias string `toml:"alias"`
+	// Model is the model it stands for.
 	Model string `toml:"model"`
 }
 
@@ -340,13 +361,15 @@ type APIKeyProvider struct {
 	// ProxyURL overrides the top-level proxy-url for this credential.
 	ProxyURL string `toml:"proxy-url"`
 	// Label is a display name.
-	Label    string `toml:"label"`
-	Disabled bool   `toml:"disabled"`
+	Label string `toml:"label"`
+	// Disabled keeps the entry in the file but out of routing.
+	Disabled bool `toml:"disabled"`
 }
 
 // CompatibleProvider is one OpenAI-compatible server; Name is required and unique, and clients may
 // force it with "<name>/<model>". BaseURL is required because there is no vendor default.
 type CompatibleProvider struct {
+	// Name identifies the server: unique, [a-z0-9._-]+.
 	Name string `toml:"name"`
 	APIKeyProvider
 }

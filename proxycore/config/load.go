@@ -40,7 +40,9 @@ func (e *UnknownKeyError) Error() string {
 // SyntaxError reports TOML that cannot be parsed or decoded into the schema (a wrong type, a duplicate
 // key). Its message never contains the document text, so no secret can leak through it.
 type SyntaxError struct {
-	File         string
+	// File is the name given to Parse (usually the path).
+	File string
+	// Line and Column are 1-based positions of the problem.
 	Line, Column int
 	// Msg says what is wrong, naming the key when it is known.
 	Msg string

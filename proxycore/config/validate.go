@@ -11,7 +11,9 @@ import (
 
 // FieldError is one validation failure; Key is the TOML key path it concerns.
 type FieldError struct {
+	// Key is the key path, e.g. "openai[0].base-url".
 	Key string
+	// Msg says what is wrong and what is expected.
 	Msg string
 }
 
