@@ -217,7 +217,7 @@ type Pricing struct {
 // PricingModel is one price override.
 type PricingModel struct {
 	// Match is a model name or a glob such as "claude-sonnet-*".
-	Match            string  `toml:"match"`
+	Match string `toml:"match"`
 	// InputPerMillion is the price of 1M prompt tokens.
 	InputPerMillion float64 `toml:"input-per-million"`
 	// OutputPerMillion is the price of 1M completion tokens.
