@@ -1,0 +1,623 @@
+package ui
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+)
+
+func TestNewRequiresAppAndBackend(t *testing.T) {
+	if _, err := New(nil, DemoBackend(), Options{}); err == nil {
+		t.Error("New accepted a nil app")
+	}
+	if _, err := New(test.NewTempApp(t), nil, Options{}); err == nil {
+		t.Error("New accepted a nil backend")
+	}
+}
+
+func TestTrayMenuItems(t *testing.T) {
+	h := newDemoHarness(t)
+	m := h.ui.tray.menu
+	var labels []string
+	for _, it := range m.Items {
+		if !it.IsSeparator {
+			labels = append(labels, it.Label)
+		}
+	}
+	want := []string{
+		"Running on :8317 - 756 requests, $12.43 today",
+		"Copy base URL", "Copy API key", "Open dashboard", "Log in to...",
+		"Pause proxy", "Start at login", "Quit",
+	}
+	if !reflect.DeepEqual(labels, want) {
+		t.Errorf("tray labels = %q, want %q", labels, want)
+	}
+	if !m.Items[0].Disabled {
+		t.Error("status line is clickable")
+	}
+	last := m.Items[len(m.Items)-1]
+	if !last.IsQuit {
+		t.Error("last item is not marked IsQuit (Fyne would add a second Quit)")
+	}
+	var sub []string
+	for _, it := range h.ui.tray.login.ChildMenu.Items {
+		sub = append(sub, it.Label)
+	}
+	if want := []string{"Claude Code", "ChatGPT Codex", "GitHub Copilot", "Gemini CLI", "Kiro", "Qwen Code"}; !reflect.DeepEqual(sub, want) {
+		t.Errorf("login submenu = %q, want %q", sub, want)
+	}
+	if h.ui.tray.autostart.Checked {
+		t.Error("Start at login is checked although the setting is off")
+	}
+}
+
+func TestTrayCopyItems(t *testing.T) {
+	h := newDemoHarness(t)
+	h.ui.tray.copyURL.Action()
+	if got := h.app.Clipboard().Content(); got != "http://127.0.0.1:8317" {
+		t.Errorf("clipboard after Copy base URL = %q", got)
+	}
+	h.ui.tray.copyKey.Action()
+	if got := h.app.Clipboard().Content(); got != h.demo.ClientKey() {
+		t.Errorf("clipboard after Copy API key = %q, want the real key", got)
+	}
+}
+
+func TestTrayPauseResume(t *testing.T) {
+	h := newDemoHarness(t)
+	h.ui.tray.pause.Action()
+	if !h.demo.Status().Paused {
+		t.Fatal("Pause did not reach the backend")
+	}
+	if got := h.ui.tray.pause.Label; got != "Resume proxy" {
+		t.Errorf("pause item label = %q, want Resume proxy", got)
+	}
+	if got := h.ui.tray.status.Label; got != "Paused on :8317" {
+		t.Errorf("status line = %q", got)
+	}
+	h.ui.tray.pause.Action()
+	if h.demo.Status().Paused {
+		t.Fatal("Resume did not reach the backend")
+	}
+	if got := h.ui.tray.pause.Label; got != "Pause proxy" {
+		t.Errorf("pause item label = %q, want Pause proxy", got)
+	}
+}
+
+func TestTrayStartAtLogin(t *testing.T) {
+	h := newDemoHarness(t)
+	h.ui.tray.autostart.Action()
+	if n := len(h.demo.applied); n != 1 || !h.demo.applied[0].StartAtLogin {
+		t.Fatalf("ApplySettings calls = %+v, want one with StartAtLogin", h.demo.applied)
+	}
+	if !h.ui.tray.autostart.Checked {
+		t.Error("Start at login not checked after enabling")
+	}
+	if !h.ui.settings.startAtLogin.Checked {
+		t.Error("Settings tab not refreshed after tray toggle")
+	}
+	h.ui.tray.autostart.Action()
+	if h.ui.tray.autostart.Checked || h.demo.applied[1].StartAtLogin {
+		t.Error("second toggle did not turn Start at login off")
+	}
+}
+
+func TestTrayLoginOpensDialog(t *testing.T) {
+	h := newDemoHarness(t)
+	h.ui.tray.login.ChildMenu.Items[2].Action() // GitHub Copilot, a device flow
+	if h.ui.login == nil || h.ui.login.view.Provider != "copilot" {
+		t.Fatalf("login dialog = %+v, want copilot", h.ui.login)
+	}
+}
+
+func TestStatusLine(t *testing.T) {
+	tests := []struct {
+		name string
+		in   StatusView
+		want string
+	}{
+		{"running", StatusView{Running: true, Port: 8317, RequestsToday: 42, SpendToday: 1.234},
+			"Running on :8317 - 42 requests, $1.23 today"},
+		{"one request", StatusView{Running: true, Port: 8317, RequestsToday: 1}, "Running on :8317 - 1 request, $0.00 today"},
+		{"many", StatusView{Running: true, Port: 9000, RequestsToday: 12500, SpendToday: 1500}, "Running on :9000 - 13k requests, $1.5k today"},
+		{"paused", StatusView{Running: true, Paused: true, Port: 8317}, "Paused on :8317"},
+		{"stopped", StatusView{}, "Stopped"},
+		{"error", StatusView{LastError: "Port 8317 is in use: change it in Settings"}, "Error: Port 8317 is in use: change it in Settings"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := statusLine(tt.in); got != tt.want {
+				t.Errorf("statusLine = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestOverviewShowsProblem(t *testing.T) {
+	h := newDemoHarness(t)
+	if h.ui.overview.problem.Visible() {
+		t.Fatal("problem banner visible without an error")
+	}
+	h.ui.overview.setStatus(StatusView{LastError: "Port 8317 is in use: change it in Settings"})
+	if !h.ui.overview.problem.Visible() || !strings.Contains(h.ui.overview.problem.Text, "in use") {
+		t.Error("problem banner does not show the error")
+	}
+}
+
+func TestKeysCreateFlow(t *testing.T) {
+	h := newDemoHarness(t)
+	k := h.ui.keys
+	test.Tap(k.create)
+	if k.form == nil {
+		t.Fatal("Create key did not open the form")
+	}
+	f := k.form
+	test.Type(f.name, "editor")
+	test.Type(f.budget, "$10")
+	test.Type(f.rpm, "30")
+	test.Type(f.models, "claude-sonnet-4-5, gpt-5-codex")
+	test.Tap(f.ok)
+
+	if len(h.demo.created) != 1 {
+		t.Fatalf("CreateKey calls = %d, want 1", len(h.demo.created))
+	}
+	want := KeyForm{Name: "editor", BudgetUSD: 10, Period: "monthly", RPM: 30,
+		Models: []string{"claude-sonnet-4-5", "gpt-5-codex"}}
+	if got := h.demo.created[0]; !reflect.DeepEqual(got, want) {
+		t.Errorf("CreateKey(%+v), want %+v", got, want)
+	}
+	if k.form != nil {
+		t.Error("form still open after a successful create")
+	}
+	s := k.shown
+	if s == nil {
+		t.Fatal("the new key is not shown")
+	}
+	plain := s.key.Text
+	if !strings.HasPrefix(plain, "sk-cp-") {
+		t.Fatalf("shown key = %q", plain)
+	}
+	test.Tap(s.copy)
+	if got := h.app.Clipboard().Content(); got != plain {
+		t.Errorf("clipboard = %q, want the new key", got)
+	}
+	test.Tap(s.close)
+	if k.shown != nil || s.key.Text != "" {
+		t.Error("the key is still shown after Done")
+	}
+	// The list was refreshed: the new key is first and can be revoked.
+	keys := h.demo.Keys()
+	if _, ok := k.revoke[keys[0].ID]; !ok || keys[0].Name != "editor" {
+		t.Errorf("new key %+v missing from the list", keys[0])
+	}
+	// The plaintext is not kept anywhere in the keys list.
+	for _, obj := range k.list.Objects {
+		if strings.Contains(test.RenderObjectToMarkup(obj), plain) {
+			t.Fatal("the plaintext key appears in the keys list")
+		}
+	}
+}
+
+func TestKeysCreateValidation(t *testing.T) {
+	h := newDemoHarness(t)
+	k := h.ui.keys
+	test.Tap(k.create)
+	test.Type(k.form.budget, "lots")
+	test.Tap(k.form.ok)
+	if len(h.demo.created) != 0 {
+		t.Fatal("CreateKey called with an invalid form")
+	}
+	if !k.form.errLabel.Visible() || !strings.HasPrefix(k.form.errLabel.Text, "Name:") {
+		t.Errorf("error label = %q (visible %v), want a Name error", k.form.errLabel.Text, k.form.errLabel.Visible())
+	}
+	test.Type(k.form.name, "x")
+	test.Tap(k.form.ok)
+	if !strings.HasPrefix(k.form.errLabel.Text, "Budget:") {
+		t.Errorf("error label = %q, want a Budget error", k.form.errLabel.Text)
+	}
+	test.Tap(k.form.cancel)
+	if k.form != nil {
+		t.Error("Cancel did not close the form")
+	}
+}
+
+func TestParseKeyForm(t *testing.T) {
+	tests := []struct {
+		name                                  string
+		kname, budget, rpm, tpm, models, days string
+		want                                  KeyForm
+		errPrefix                             string
+	}{
+		{name: "minimal", kname: "a", want: KeyForm{Name: "a", Period: "daily"}},
+		{name: "full", kname: " b ", budget: "$2.5", rpm: "10", tpm: "1000", models: "m1,, m2 ", days: "30",
+			want: KeyForm{Name: "b", Period: "daily", BudgetUSD: 2.5, RPM: 10, TPM: 1000, Models: []string{"m1", "m2"}, ExpireDays: 30}},
+		{name: "no name", kname: "  ", errPrefix: "Name:"},
+		{name: "negative budget", kname: "a", budget: "-1", errPrefix: "Budget:"},
+		{name: "fractional rpm", kname: "a", rpm: "1.5", errPrefix: "Rate limit:"},
+		{name: "bad tpm", kname: "a", tpm: "x", errPrefix: "Token limit:"},
+		{name: "bad days", kname: "a", days: "-3", errPrefix: "Expires after:"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := parseKeyForm(tt.kname, tt.budget, "daily", tt.rpm, tt.tpm, tt.models, tt.days)
+			if tt.errPrefix != "" {
+				if err == nil || !strings.HasPrefix(err.Error(), tt.errPrefix) {
+					t.Fatalf("err = %v, want prefix %q", err, tt.errPrefix)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("got %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestKeysRevokeConfirm(t *testing.T) {
+	h := newDemoHarness(t)
+	k := h.ui.keys
+	b, ok := k.revoke["key-1"]
+	if !ok {
+		t.Fatal("no Revoke button for key-1")
+	}
+	if _, ok := k.revoke["key-3"]; ok {
+		t.Error("an already revoked key has a Revoke button")
+	}
+	test.Tap(b)
+	c := h.ui.lastConfirm
+	if c == nil {
+		t.Fatal("Revoke did not ask for confirmation")
+	}
+	test.Tap(c.cancel)
+	if len(h.demo.revoked) != 0 {
+		t.Fatal("Cancel revoked the key")
+	}
+	test.Tap(b)
+	test.Tap(h.ui.lastConfirm.ok)
+	if !reflect.DeepEqual(h.demo.revoked, []string{"key-1"}) {
+		t.Fatalf("revoked = %v, want [key-1]", h.demo.revoked)
+	}
+	if _, ok := k.revoke["key-1"]; ok {
+		t.Error("list not refreshed: key-1 still has a Revoke button")
+	}
+}
+
+func TestSettingsApply(t *testing.T) {
+	h := newDemoHarness(t)
+	s := h.ui.settings
+	if s.port.Text != "8317" || s.strategy.Selected != "fill-first" || !s.healthAware.Checked {
+		t.Fatalf("settings not loaded: port %q strategy %q", s.port.Text, s.strategy.Selected)
+	}
+	s.port.SetText("9000")
+	s.strategy.SetSelected("least-busy")
+	s.healthAware.SetChecked(false)
+	// A refresh while editing must not undo the edits.
+	h.ui.refresh(partSettings)
+	if s.port.Text != "9000" {
+		t.Fatalf("refresh overwrote the edited port: %q", s.port.Text)
+	}
+	test.Tap(s.apply)
+	if len(h.demo.applied) != 1 {
+		t.Fatalf("ApplySettings calls = %d, want 1", len(h.demo.applied))
+	}
+	got := h.demo.applied[0]
+	if got.Port != 9000 || got.Strategy != "least-busy" || got.HealthAware || got.KeystoreBackend != "auto" {
+		t.Errorf("ApplySettings(%+v)", got)
+	}
+	if s.result.Text != "Settings applied." {
+		t.Errorf("result = %q", s.result.Text)
+	}
+	if h.ui.status.Port != 9000 || h.ui.tray.status.Label[:16] != "Running on :9000" {
+		t.Errorf("status not refreshed after apply: %q", h.ui.tray.status.Label)
+	}
+}
+
+func TestSettingsRejectsBadPort(t *testing.T) {
+	h := newDemoHarness(t)
+	s := h.ui.settings
+	for _, bad := range []string{"abc", "0", "70000"} {
+		s.port.SetText(bad)
+		test.Tap(s.apply)
+		if !strings.HasPrefix(s.result.Text, "Port:") {
+			t.Errorf("port %q: result = %q, want a Port error", bad, s.result.Text)
+		}
+	}
+	if len(h.demo.applied) != 0 {
+		t.Error("ApplySettings called with a bad port")
+	}
+}
+
+func TestLoginBrowserFlow(t *testing.T) {
+	h := newDemoHarness(t)
+	test.Tap(h.ui.accounts.loginButtons["claude-code"])
+	l := h.ui.login
+	if l == nil || l.redirect == nil || l.code != nil {
+		t.Fatalf("browser login dialog = %+v", l)
+	}
+	test.Tap(l.submit)
+	if len(h.demo.submitted) != 0 || !strings.Contains(l.status.Text, "Paste") {
+		t.Errorf("empty submit: submitted %v, status %q", h.demo.submitted, l.status.Text)
+	}
+	test.Type(l.redirect, "http://localhost:54545/callback?state=x")
+	test.Tap(l.submit)
+	if !strings.Contains(l.status.Text, "no code parameter") || h.ui.login != l {
+		t.Errorf("bad URL: status %q", l.status.Text)
+	}
+	l.redirect.SetText("http://localhost:54545/callback?code=abc&state=x")
+	test.Tap(l.submit)
+	if h.ui.login != nil {
+		t.Fatal("dialog still open after a successful login")
+	}
+	if got := h.notifications(); !reflect.DeepEqual(got, []string{"Logged in to Claude Code"}) {
+		t.Errorf("notifications = %q", got)
+	}
+	// The login event the backend also sends must not notify twice.
+	h.ui.loginUpdated(h.demo.LoginStatus(l.view.ID))
+	if n := len(h.notifications()); n != 1 {
+		t.Errorf("%d notifications after a repeated update, want 1", n)
+	}
+	if _, ok := h.ui.accounts.rows["acc-"+l.view.ID]; !ok {
+		t.Error("new account not listed after login")
+	}
+}
+
+func TestLoginDeviceFlowCopyAndCancel(t *testing.T) {
+	h := newDemoHarness(t)
+	test.Tap(h.ui.accounts.loginButtons["copilot"])
+	l := h.ui.login
+	if l == nil || l.code == nil || l.code.Text != "WDJB-MJHT" {
+		t.Fatalf("device dialog = %+v", l)
+	}
+	if l.open.Text != "Open example.com" {
+		t.Errorf("open button = %q", l.open.Text)
+	}
+	test.Tap(l.copy)
+	if got := h.app.Clipboard().Content(); got != "WDJB-MJHT" {
+		t.Errorf("clipboard = %q, want the user code", got)
+	}
+	test.Tap(l.cancel)
+	if h.ui.login != nil {
+		t.Error("dialog still current after Cancel")
+	}
+	if !reflect.DeepEqual(h.demo.cancelled, []string{l.view.ID}) {
+		t.Errorf("CancelLogin calls = %v", h.demo.cancelled)
+	}
+	if got := h.demo.LoginStatus(l.view.ID).State; got != LoginCancelled {
+		t.Errorf("flow state = %v, want cancelled", got)
+	}
+}
+
+func TestLoginDeviceFailureNotifies(t *testing.T) {
+	h := newDemoHarness(t)
+	h.ui.startLogin("kiro")
+	l := h.ui.login
+	h.demo.CompleteLogin(l.view.ID, LoginFailed, "The code expired: start again")
+	h.ui.loginUpdated(h.demo.LoginStatus(l.view.ID))
+	if h.ui.login != nil {
+		t.Error("dialog still open after failure")
+	}
+	if got := h.notifications(); !reflect.DeepEqual(got, []string{"Login to Kiro failed"}) {
+		t.Errorf("notifications = %q", got)
+	}
+}
+
+func TestLoginUnknownProviderShowsError(t *testing.T) {
+	h := newDemoHarness(t)
+	h.ui.startLogin("nope")
+	if h.ui.login != nil {
+		t.Error("a dialog opened for an unknown provider")
+	}
+	overlay := h.ui.win.Canvas().Overlays().Top()
+	if overlay == nil || !strings.Contains(test.RenderObjectToMarkup(overlay), "unknown provider") {
+		t.Error("no error dialog for a failed StartLogin")
+	}
+}
+
+func TestAccountsActions(t *testing.T) {
+	h := newDemoHarness(t)
+	row := h.ui.accounts.rows["acc-codex"]
+	if row == nil || row.relogin == nil {
+		t.Fatal("codex row or its Re-login button missing")
+	}
+	if h.ui.accounts.rows["acc-gemini"].relogin != nil {
+		t.Error("an API-key account offers Re-login")
+	}
+	test.Tap(row.disable)
+	if a := findAccount(h.demo.Accounts(), "acc-codex"); !a.Disabled {
+		t.Fatal("Disable did not reach the backend")
+	}
+	if got := h.ui.accounts.rows["acc-codex"].disable.Text; got != "Enable" {
+		t.Errorf("button after disabling = %q, want Enable", got)
+	}
+	test.Tap(h.ui.accounts.rows["acc-codex"].remove)
+	test.Tap(h.ui.lastConfirm.ok)
+	if _, ok := h.ui.accounts.rows["acc-codex"]; ok {
+		t.Error("removed account still listed")
+	}
+	test.Tap(h.ui.accounts.rows["acc-claude"].relogin)
+	if h.ui.login == nil || h.ui.login.view.Provider != "claude-code" {
+		t.Error("Re-login did not start a claude-code login")
+	}
+}
+
+func findAccount(as []AccountView, id string) AccountView {
+	for _, a := range as {
+		if a.ID == id {
+			return a
+		}
+	}
+	return AccountView{}
+}
+
+func TestEmptyStates(t *testing.T) {
+	d := DemoBackend()
+	h := newHarness(t, emptyBackend{d}, d)
+	markup := func(o fyne.CanvasObject) string { return test.RenderObjectToMarkup(o) }
+	if got := markup(h.ui.accounts.list); !strings.Contains(got, "No accounts yet: Log in to Claude Code") {
+		t.Errorf("accounts empty state missing:\n%s", got)
+	}
+	if h.ui.accounts.empty == nil {
+		t.Fatal("no login button in the accounts empty state")
+	}
+	test.Tap(h.ui.accounts.empty)
+	if h.ui.login == nil || h.ui.login.view.Provider != "claude-code" {
+		t.Error("empty-state button did not start a Claude Code login")
+	}
+	h.ui.cancelLogin(h.ui.login)
+	if got := markup(h.ui.keys.list); !strings.Contains(got, "No virtual keys yet") {
+		t.Errorf("keys empty state missing:\n%s", got)
+	}
+	if got := markup(h.ui.overview.health); !strings.Contains(got, "No credentials yet") {
+		t.Errorf("health empty state missing:\n%s", got)
+	}
+	if !h.ui.logs.empty.Visible() {
+		t.Error("logs empty state hidden")
+	}
+}
+
+func TestSpendRangeSelector(t *testing.T) {
+	h := newDemoHarness(t)
+	sp := h.ui.spend
+	if sp.rng.Selected != "30 days" {
+		t.Fatalf("default range = %q", sp.rng.Selected)
+	}
+	sp.rng.SetSelected("7 days")
+	if got := h.ui.spendDays.Load(); got != 7 {
+		t.Errorf("spendDays = %d, want 7", got)
+	}
+	if !strings.Contains(sp.total.Text, "over 7 days") {
+		t.Errorf("total = %q, not refreshed for 7 days", sp.total.Text)
+	}
+}
+
+func TestShareRows(t *testing.T) {
+	rows := shareRows([]SpendShare{{Name: "small", USD: 1}, {Name: "big", USD: 3}})
+	want := []shareRow{{label: "big", value: 3, note: "$3.00 (75%)"}, {label: "small", value: 1, note: "$1.00 (25%)"}}
+	if !reflect.DeepEqual(rows, want) {
+		t.Errorf("shareRows = %+v, want %+v", rows, want)
+	}
+}
+
+func TestLogCellsMasked(t *testing.T) {
+	r := RequestView{Time: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), Status: 429, Error: "rate limited",
+		Model: "m", Provider: "codex", Account: "a@b", LatencyMs: 1500, TokensIn: 1200, TokensOut: 30,
+		CostUSD: 0.004, Key: "sk-cp-...4c1d"}
+	want := []string{"03:04:05", "429 rate limited", "m", "codex / a@b", "1.5 s", "1.2k / 30", "<$0.01", "sk-cp-...4c1d"}
+	if got := logCells(r); !reflect.DeepEqual(got, want) {
+		t.Errorf("logCells = %q, want %q", got, want)
+	}
+}
+
+func TestDeduper(t *testing.T) {
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	d := newDeduper(time.Hour)
+	steps := []struct {
+		key  string
+		at   time.Duration
+		want bool
+	}{
+		{"budget:laptop", 0, true},
+		{"budget:laptop", 10 * time.Minute, false},
+		{"cooldown:codex", 10 * time.Minute, true},
+		{"budget:laptop", 59 * time.Minute, false},
+		{"budget:laptop", 60 * time.Minute, true},
+		{"budget:laptop", 61 * time.Minute, false},
+	}
+	for i, s := range steps {
+		if got := d.allow(s.key, start.Add(s.at)); got != s.want {
+			t.Errorf("step %d: allow(%q, +%v) = %v, want %v", i, s.key, s.at, got, s.want)
+		}
+	}
+}
+
+// chanBackend lets a test drive the event stream.
+type chanBackend struct {
+	*Demo
+	ch chan Event
+}
+
+func (c chanBackend) Events() <-chan Event { return c.ch }
+
+func TestLoopCoalescesAndNotifies(t *testing.T) {
+	d := DemoBackend()
+	b := chanBackend{Demo: d, ch: make(chan Event)}
+	h := newHarness(t, b, d)
+	timer := make(chan time.Time)
+	armed := make(chan time.Duration, 4)
+	h.ui.after = func(dur time.Duration) <-chan time.Time {
+		armed <- dur
+		return timer
+	}
+	refreshed := make(chan part, 4)
+	h.ui.refreshed = func(p part) { refreshed <- p }
+	h.ui.Start()
+	if p := <-refreshed; p != partAll {
+		t.Fatalf("first refresh = %b, want all", p)
+	}
+
+	b.ch <- Event{Kind: EventKeys}
+	b.ch <- Event{Kind: EventNotification, Title: "Budget reached", Body: "laptop hit $50", Key: "budget:laptop"}
+	b.ch <- Event{Kind: EventLogs}
+	b.ch <- Event{Kind: EventNotification, Title: "Budget reached", Body: "again", Key: "budget:laptop"}
+	b.ch <- Event{Kind: EventKeys}
+	if got := <-armed; got != 500*time.Millisecond {
+		t.Errorf("rate-limit interval = %v, want the 500ms default", got)
+	}
+	timer <- time.Time{}
+	if p := <-refreshed; p != partKeys|partLogs {
+		t.Errorf("coalesced refresh = %b, want keys|logs (%b)", p, partKeys|partLogs)
+	}
+	select {
+	case dur := <-armed:
+		t.Errorf("timer armed again (%v) without new events", dur)
+	default:
+	}
+	close(b.ch) // the loop ends when the backend closes its events
+	h.ui.Stop()
+	if got := h.notifications(); !reflect.DeepEqual(got, []string{"Budget reached"}) {
+		t.Errorf("notifications = %q, want one (deduplicated)", got)
+	}
+}
+
+func TestQuitStopsBackendOnce(t *testing.T) {
+	d := DemoBackend()
+	h := newHarness(t, d, d)
+	h.ui.Quit()
+	h.ui.Quit() // a second Quit must not call the backend again (Demo.Quit would not panic, so count)
+	d.mu.Lock()
+	closed := d.closed
+	d.mu.Unlock()
+	if !closed {
+		t.Fatal("Quit did not stop the backend")
+	}
+	n := 0
+	for range d.Events() { // drains queued events; returns because the channel is closed
+		n++
+	}
+	if n > cap(d.events) {
+		t.Errorf("drained %d events from a channel of capacity %d", n, cap(d.events))
+	}
+}
+
+func TestHostOf(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"https://github.com/login/device", "github.com"},
+		{"not a url", "page"},
+		{"", "page"},
+	}
+	for _, tt := range tests {
+		if got := hostOf(tt.in); got != tt.want {
+			t.Errorf("hostOf(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+var _ fyne.Tappable = (*widget.Button)(nil)
