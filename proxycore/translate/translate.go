@@ -109,6 +109,7 @@ func New(opts ...Option) *Registry {
 		&claudeCodec{env: e},
 		&geminiCodec{env: e},
 		&responsesCodec{env: e},
+		&completionsCodec{env: e},
 	} {
 		r.codecs[c.Format()] = c
 	}
