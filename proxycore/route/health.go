@@ -27,8 +27,8 @@ func newStats(span time.Duration) *stats {
 	return s
 }
 
-// rateClass classifies by failure rate alone.
-func rateClass(requests, failures uint32, h *HealthOptions) class {
+// classifyRate classifies by failure rate alone.
+func classifyRate(requests, failures uint32, h *HealthOptions) class {
 	if int(requests) < h.MinRequests || requests == 0 {
 		return classHealthy
 	}
@@ -42,11 +42,16 @@ func rateClass(requests, failures uint32, h *HealthOptions) class {
 	return classHealthy
 }
 
-// class returns the routing class at now (unix nanoseconds).
+// class returns the routing class at now (unix nanoseconds): cooldown first, then the failure rate.
 func (s *stats) class(now int64, o *Options) class {
 	if s.cooldown.Load() > now {
 		return classBlocked
 	}
+	return s.rateClass(now, o)
+}
+
+// rateClass classifies by the failure rate in the window ending at now.
+func (s *stats) rateClass(now int64, o *Options) class {
 	if !o.Health.Enable || !s.failed.Load() {
 		return classHealthy
 	}
@@ -54,7 +59,7 @@ func (s *stats) class(now int64, o *Options) class {
 	s.w.advance(now)
 	req, fail := s.w.total.requests, s.w.total.failures
 	s.mu.Unlock()
-	return rateClass(req, fail, &o.Health)
+	return classifyRate(req, fail, &o.Health)
 }
 
 // latencyView returns the number of latency samples and the p95 in the window.
@@ -62,7 +67,7 @@ func (s *stats) latencyView(now int64) (uint32, time.Duration) {
 	s.mu.Lock()
 	s.w.advance(now)
 	n := s.w.samples()
-	p95 := s.w.percentile(0.95)
+	p95 := s.w.cachedP95()
 	s.mu.Unlock()
 	return n, p95
 }

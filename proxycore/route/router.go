@@ -101,23 +101,22 @@ func (r *Router) Pick(cands []Entry, tried func(credentialID string) bool) (Entr
 	}
 	sel := r.current.Load().sel
 	now := r.opts.Clock.Now().UnixNano()
-	for _, mask := range r.tiers {
-		if i := sel.choose(r, pickCtx{cands: cands, tried: tried, now: now, mask: mask}); i >= 0 {
-			return cands[i], true
-		}
+	if i := sel.choose(r, pickCtx{cands: cands, tried: tried, now: now, tiers: r.tiers}); i >= 0 {
+		return cands[i], true
 	}
 	return Entry{}, false
 }
 
-// pickCtx is one eligibility pass of Pick, passed by value so that nothing escapes to the heap.
+// pickCtx is one call of Pick, passed by value so that nothing escapes to the heap.
 type pickCtx struct {
 	cands []Entry
 	tried func(string) bool
 	now   int64
-	mask  class
+	tiers []class // eligibility masks, best first
+	mask  class   // the tier eligible tests against
 }
 
-// eligible reports whether candidate i may be chosen in this pass.
+// eligible reports whether candidate i may be chosen in the current tier (p.mask).
 func (p *pickCtx) eligible(r *Router, i int) bool {
 	e := &p.cands[i]
 	if p.tried != nil && p.tried(e.CredentialID) {
@@ -129,23 +128,59 @@ func (p *pickCtx) eligible(r *Router, i int) bool {
 	return r.classOf(e, p.now)&p.mask != 0
 }
 
+// firstInOrder returns the first untried candidate of the best tier, scanning from start and
+// wrapping around, in a single pass that classifies each candidate at most once.
+func (p *pickCtx) firstInOrder(r *Router, start uint64) int {
+	n := uint64(len(p.cands))
+	best, bestTier := -1, len(p.tiers)
+	for k := uint64(0); k < n; k++ {
+		i := int((start + k) % n)
+		e := &p.cands[i]
+		if p.tried != nil && p.tried(e.CredentialID) {
+			continue
+		}
+		if p.tiers[0] == allClasses {
+			return i
+		}
+		c := r.classOf(e, p.now)
+		for t := 0; t < bestTier; t++ {
+			if c&p.tiers[t] != 0 {
+				if t == 0 {
+					return i
+				}
+				best, bestTier = i, t
+				break
+			}
+		}
+	}
+	return best
+}
+
 // classOf is the worse of the credential's and the (credential, model) pair's routing class.
 func (r *Router) classOf(e *Entry, now int64) class {
+	c, _, _ := r.inspect(e, now)
+	return c
+}
+
+// inspect classifies a candidate and returns its trackers (nil when never seen). The atomic checks
+// (error mark, cooldowns) come first so that blocked candidates cost no lock.
+func (r *Router) inspect(e *Entry, now int64) (class, *credState, *stats) {
 	cs := r.lookup(e.CredentialID)
 	if cs == nil {
-		return classHealthy
+		return classHealthy, nil, nil
 	}
-	if cs.message.Load() != nil {
-		return classBlocked
+	if cs.message.Load() != nil || cs.cooldown.Load() > now {
+		return classBlocked, cs, nil
 	}
-	c := cs.stats.class(now, &r.opts)
-	if c == classBlocked {
-		return c
+	ms := cs.model(e.UpstreamModel())
+	if ms != nil && ms.cooldown.Load() > now {
+		return classBlocked, cs, ms
 	}
-	if ms := cs.model(e.UpstreamModel()); ms != nil {
-		c = max(c, ms.class(now, &r.opts))
+	c := cs.stats.rateClass(now, &r.opts)
+	if ms != nil {
+		c = max(c, ms.rateClass(now, &r.opts))
 	}
-	return c
+	return c, cs, ms
 }
 
 func (r *Router) lookup(id string) *credState {
@@ -168,7 +203,8 @@ func (r *Router) ensure(id, provider string) *credState {
 		r.mu.Unlock()
 	}
 	if provider != "" && cs.provider.Load() == nil {
-		cs.provider.CompareAndSwap(nil, &provider)
+		p := provider // copied here so that only the first sighting allocates
+		cs.provider.CompareAndSwap(nil, &p)
 	}
 	return cs
 }

@@ -5,8 +5,10 @@ import (
 	"strings"
 )
 
-// selector is a selection strategy: it returns the index of the chosen eligible candidate, or -1.
-// Candidates arrive sorted by CredentialID; p.eligible filters by tried and by health.
+// selector is a selection strategy: it returns the index of the chosen candidate, or -1. Candidates
+// arrive sorted by CredentialID. A strategy must honour p.tiers (best first): it chooses within the
+// first tier that has an eligible candidate (set p.mask, then test p.eligible), or uses
+// p.firstInOrder, which does that in one pass.
 type selector interface {
 	choose(r *Router, p pickCtx) int
 }
@@ -44,12 +46,7 @@ var (
 type fillFirst struct{}
 
 func (fillFirst) choose(r *Router, p pickCtx) int {
-	for i := range p.cands {
-		if p.eligible(r, i) {
-			return i
-		}
-	}
-	return -1
+	return p.firstInOrder(r, 0)
 }
 
 // roundRobin rotates through the candidates with one atomic counter per client model; retries of one
@@ -57,20 +54,22 @@ func (fillFirst) choose(r *Router, p pickCtx) int {
 type roundRobin struct{}
 
 func (roundRobin) choose(r *Router, p pickCtx) int {
-	n := uint64(len(p.cands))
-	start := r.counter(p.cands).Add(1) - 1
-	for k := uint64(0); k < n; k++ {
-		if i := int((start + k) % n); p.eligible(r, i) {
-			return i
-		}
-	}
-	return -1
+	return p.firstInOrder(r, r.counter(p.cands).Add(1)-1)
 }
 
 // randomPick picks uniformly among eligible candidates using Options.Rand.
 type randomPick struct{}
 
 func (randomPick) choose(r *Router, p pickCtx) int {
+	for _, p.mask = range p.tiers {
+		if i := randomIn(r, &p); i >= 0 {
+			return i
+		}
+	}
+	return -1
+}
+
+func randomIn(r *Router, p *pickCtx) int {
 	count := 0
 	for i := range p.cands {
 		if p.eligible(r, i) {
@@ -97,16 +96,30 @@ func (randomPick) choose(r *Router, p pickCtx) int {
 type leastBusy struct{}
 
 func (leastBusy) choose(r *Router, p pickCtx) int {
-	n := uint64(len(p.cands))
 	start := r.counter(p.cands).Add(1) - 1
+	for _, p.mask = range p.tiers {
+		if i := leastBusyIn(r, &p, start); i >= 0 {
+			return i
+		}
+	}
+	return -1
+}
+
+func leastBusyIn(r *Router, p *pickCtx, start uint64) int {
+	n := uint64(len(p.cands))
 	best, bestLoad := -1, int64(0)
 	for k := uint64(0); k < n; k++ {
 		i := int((start + k) % n)
-		if !p.eligible(r, i) {
+		e := &p.cands[i]
+		if p.tried != nil && p.tried(e.CredentialID) {
+			continue
+		}
+		c, cs, _ := r.inspect(e, p.now)
+		if p.mask != allClasses && c&p.mask == 0 {
 			continue
 		}
 		var load int64
-		if cs := r.lookup(p.cands[i].CredentialID); cs != nil {
+		if cs != nil {
 			load = cs.inflight.Load()
 		}
 		if best < 0 || load < bestLoad {
@@ -125,24 +138,35 @@ func (leastBusy) choose(r *Router, p pickCtx) int {
 type lowestLatency struct{}
 
 func (lowestLatency) choose(r *Router, p pickCtx) int {
-	n := uint64(len(p.cands))
 	start := r.counter(p.cands).Add(1) - 1
+	for _, p.mask = range p.tiers {
+		if i := lowestLatencyIn(r, &p, start); i >= 0 {
+			return i
+		}
+	}
+	return -1
+}
+
+func lowestLatencyIn(r *Router, p *pickCtx, start uint64) int {
+	n := uint64(len(p.cands))
 	need := uint32(max(r.opts.Health.MinRequests, 1))
 	best := -1
 	var bestP95 int64
 	for k := uint64(0); k < n; k++ {
 		i := int((start + k) % n)
-		if !p.eligible(r, i) {
+		e := &p.cands[i]
+		if p.tried != nil && p.tried(e.CredentialID) {
 			continue
 		}
-		e := &p.cands[i]
+		c, _, ms := r.inspect(e, p.now)
+		if p.mask != allClasses && c&p.mask == 0 {
+			continue
+		}
 		var samples uint32
 		var p95 int64
-		if cs := r.lookup(e.CredentialID); cs != nil {
-			if ms := cs.model(e.UpstreamModel()); ms != nil {
-				s, d := ms.latencyView(p.now)
-				samples, p95 = s, int64(d)
-			}
+		if ms != nil {
+			s, d := ms.latencyView(p.now)
+			samples, p95 = s, int64(d)
 		}
 		if samples < need {
 			return i

@@ -18,6 +18,7 @@ type bucket struct {
 	epoch    int64 // slice number: unix nanoseconds / bucket width
 	requests uint32
 	failures uint32
+	latN     uint32 // sum of lat
 	lat      [latBins]uint32
 }
 
@@ -29,6 +30,11 @@ type window struct {
 	slots  [numBuckets]bucket
 	total  bucket // sums over live buckets; total.epoch is unused
 	active bool   // any bucket ever written
+
+	version  uint64        // bumped whenever the latency totals change
+	p95      time.Duration // cached p95 ...
+	p95Ver   uint64        // ... valid while version == p95Ver
+	p95Valid bool
 }
 
 func (w *window) init(span time.Duration) {
@@ -55,12 +61,21 @@ func (w *window) advance(now int64) {
 		if b.requests == 0 || b.epoch > cur-numBuckets {
 			continue
 		}
-		w.total.requests -= b.requests
-		w.total.failures -= b.failures
+		w.drop(b)
+		*b = bucket{}
+	}
+}
+
+// drop subtracts bucket b from the totals.
+func (w *window) drop(b *bucket) {
+	w.total.requests -= b.requests
+	w.total.failures -= b.failures
+	if b.latN != 0 {
+		w.total.latN -= b.latN
 		for j, n := range b.lat {
 			w.total.lat[j] -= n
 		}
-		*b = bucket{}
+		w.version++
 	}
 }
 
@@ -70,16 +85,16 @@ func (w *window) add(now int64, failed bool, latency time.Duration, withLatency 
 	w.advance(now)
 	cur := now / w.width
 	b := &w.slots[cur%numBuckets]
-	if b.epoch != cur && b.requests != 0 {
-		// A stale bucket that advance did not drop (the clock moved backwards): drop it now.
-		w.total.requests -= b.requests
-		w.total.failures -= b.failures
-		for j, n := range b.lat {
-			w.total.lat[j] -= n
-		}
-		*b = bucket{}
+	switch {
+	case b.epoch > cur:
+		// The wall clock moved backwards: count the request in the newer bucket rather than lose data.
+	case b.epoch < cur && b.requests != 0:
+		// A stale bucket that advance did not drop (after a backwards jump): drop it now.
+		w.drop(b)
+		*b = bucket{epoch: cur}
+	default:
+		b.epoch = cur
 	}
-	b.epoch = cur
 	b.requests++
 	w.total.requests++
 	if failed {
@@ -89,7 +104,10 @@ func (w *window) add(now int64, failed bool, latency time.Duration, withLatency 
 	if withLatency {
 		i := latBin(latency)
 		b.lat[i]++
+		b.latN++
 		w.total.lat[i]++
+		w.total.latN++
+		w.version++
 	}
 }
 
@@ -100,12 +118,14 @@ func (w *window) reset() {
 }
 
 // samples returns the number of latency samples in the window.
-func (w *window) samples() uint32 {
-	var n uint32
-	for _, c := range w.total.lat {
-		n += c
+func (w *window) samples() uint32 { return w.total.latN }
+
+// cachedP95 returns the p95, recomputing it only when the latency totals changed.
+func (w *window) cachedP95() time.Duration {
+	if !w.p95Valid || w.p95Ver != w.version {
+		w.p95, w.p95Ver, w.p95Valid = w.percentile(0.95), w.version, true
 	}
-	return n
+	return w.p95
 }
 
 // percentile returns the upper bound of the bin holding the q-quantile (0 < q <= 1) of latencies in
