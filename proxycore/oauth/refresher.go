@@ -54,9 +54,10 @@ type Refresher struct {
 }
 
 type refreshCall struct {
-	done chan struct{}
-	tok  Token
-	err  error
+	done    chan struct{}
+	waiters int // callers sharing this refresh (guarded by Refresher.mu)
+	tok     Token
+	err     error
 }
 
 // ReloginError is reported when a credential cannot be refreshed any more.
@@ -173,6 +174,7 @@ func (r *Refresher) Token(ctx context.Context, id string) (Token, error) {
 func (r *Refresher) Refresh(ctx context.Context, id string) (Token, error) {
 	r.mu.Lock()
 	if c, ok := r.inflight[id]; ok {
+		c.waiters++
 		r.mu.Unlock()
 		select {
 		case <-c.done:
