@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,7 +19,7 @@ import (
 // Locking: mu guards the creds and rr maps (insertions and deletions; lookups take the read lock).
 // Each credState guards its models map with its own RWMutex, and each stats guards its window with its
 // own mutex; in-flight counts, cooldown deadlines, MarkError messages and round-robin counters are
-// atomics. No lock is held while another is taken, except mu (read) around credState creation.
+// atomics. Lock order: credState.mu before stats.mu; mu is never held while another lock is taken.
 type Router struct {
 	opts      Options             // immutable after NewRouter
 	rand      func() float64      // never nil
@@ -75,6 +76,7 @@ func NewRouter(opts Options) (*Router, error) {
 
 // SetStrategy switches the selection strategy while the router runs; "" means fill-first.
 func (r *Router) SetStrategy(name string) error {
+	name = strings.ToLower(strings.TrimSpace(name))
 	if name == "" {
 		name = DefaultStrategy
 	}
@@ -89,7 +91,8 @@ func (r *Router) SetStrategy(name string) error {
 // Strategy returns the name of the current selection strategy.
 func (r *Router) Strategy() string { return r.current.Load().name }
 
-// Pick chooses a candidate that tried does not report (tried may be nil). With HealthAware, candidates
+// Pick chooses a candidate that tried does not report (tried may be nil); it returns false when every
+// candidate was tried or none may be used. With HealthAware, candidates
 // in COOLDOWN or marked ERROR (MarkError, auth failure) are never chosen; HEALTHY ones go first when
 // PreferHealthy, then DEGRADED, and only when neither exists those in ERROR from their failure rate
 // alone, so a noisy credential is still used rather than failing the request. When every remaining
