@@ -274,9 +274,15 @@ func (f *AuthCodeFlow) SubmitRedirect(raw string) error {
 // Cancel stops the flow; Wait returns ErrCanceled.
 func (f *AuthCodeFlow) Cancel() { f.cancel(ErrCanceled) }
 
+// close shuts the callback servers down gracefully, so the browser still receives the page that
+// answered the callback, then forcibly after a few seconds.
 func (f *AuthCodeFlow) close() {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
 	for _, s := range f.servers {
-		_ = s.Close()
+		if err := s.Shutdown(ctx); err != nil {
+			_ = s.Close()
+		}
 	}
 }
 

@@ -200,7 +200,7 @@ func TestRefreshSingleFlight(t *testing.T) {
 		}()
 	}
 	<-gate.entered // one refresh reached the network...
-	for { // ...and every other caller is waiting for it
+	for {          // ...and every other caller is waiting for it
 		r.mu.Lock()
 		c := r.inflight[cred.ID]
 		n := c.waiters
