@@ -117,7 +117,7 @@ func (t *accountsTab) accountCard(a AccountView) fyne.CanvasObject {
 	if a.QuotaHint != "" {
 		usage += "   Quota: " + a.QuotaHint
 	}
-	u := canvas.NewText(usage, theme.Color(theme.ColorNameDisabled))
+	u := canvas.NewText(usage, theme.Color(theme.ColorNamePlaceHolder))
 	u.TextSize = 12
 	lines = append(lines, u)
 

@@ -96,7 +96,7 @@ func seriesColor(i int) color.Color {
 }
 
 func fg() color.Color    { return theme.Color(theme.ColorNameForeground) }
-func muted() color.Color { return theme.Color(theme.ColorNameDisabled) }
+func muted() color.Color { return theme.Color(theme.ColorNamePlaceHolder) }
 func grid() color.Color  { return theme.Color(theme.ColorNameSeparator) }
 
 func text(s string, c color.Color, size float32, pos fyne.Position, align fyne.TextAlign) *canvas.Text {

@@ -10,7 +10,7 @@ import (
 
 // logColumns are the Logs tab's column titles.
 func logColumns() []string {
-	return []string{"Time", "Status", "Model", "Account", "Latency", "Tokens in/out", "Cost", "Key"}
+	return []string{"Time", "Status", "Model", "Account", "Latency", "Tokens", "Cost", "Key"}
 }
 
 // logsTab lists recent requests; the backend masks secrets before they get here. UI goroutine.

@@ -8,6 +8,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/theme"
 )
 
 // TestMain isolates Fyne from the developer's home and locale.
@@ -46,6 +47,9 @@ type harness struct {
 func newHarness(t *testing.T, b Backend, demo *Demo) *harness {
 	t.Helper()
 	a := test.NewTempApp(t)
+	// The light theme (not the test theme) so golden images look like the app; set before New because
+	// widgets read theme colours when they are built.
+	test.ApplyTheme(t, theme.LightTheme())
 	u, err := New(a, b, Options{Now: demoNow, ShowWindow: true})
 	if err != nil {
 		t.Fatalf("New: %v", err)

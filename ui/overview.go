@@ -22,6 +22,7 @@ type overviewTab struct {
 	key      *widget.Label
 	requests *canvas.Text
 	spend    *canvas.Text
+	themed   []themedObject // canvas objects whose colours follow the theme
 	rpm      *chart
 	p95      *chart
 	health   *fyne.Container
@@ -38,6 +39,8 @@ func newOverviewTab(u *UI) *overviewTab {
 	t.key = widget.NewLabel("")
 	t.requests = bigNumber("0")
 	t.spend = bigNumber("$0.00")
+	t.themed = append(t.themed, themedText{t.requests, theme.ColorNameForeground},
+		themedText{t.spend, theme.ColorNameForeground})
 	copyURL := widget.NewButtonWithIcon("Copy", theme.ContentCopyIcon(), func() { u.copyText(u.status.BaseURL) })
 	copyKey := widget.NewButtonWithIcon("Copy", theme.ContentCopyIcon(), u.copyClientKey)
 
@@ -46,8 +49,8 @@ func newOverviewTab(u *UI) *overviewTab {
 		widget.NewFormItem("API key", container.NewBorder(nil, nil, nil, copyKey, t.key)),
 	)
 	cards := container.NewGridWithColumns(2,
-		card("Requests today", t.requests),
-		card("Spend today", t.spend),
+		t.card("Requests today", t.requests),
+		t.card("Spend today", t.spend),
 	)
 	top := container.NewVBox(t.status, t.problem, container.NewGridWithColumns(2, conn, cards))
 
@@ -73,12 +76,38 @@ func bigNumber(s string) *canvas.Text {
 	return t
 }
 
-func card(title string, value fyne.CanvasObject) fyne.CanvasObject {
-	lbl := canvas.NewText(title, theme.Color(theme.ColorNameDisabled))
+// card is a titled box for one big number.
+func (t *overviewTab) card(title string, value fyne.CanvasObject) fyne.CanvasObject {
+	lbl := canvas.NewText(title, theme.Color(theme.ColorNamePlaceHolder))
 	lbl.TextSize = 11
 	bg := canvas.NewRectangle(theme.Color(theme.ColorNameInputBackground))
 	bg.CornerRadius = 6
+	t.themed = append(t.themed, themedText{lbl, theme.ColorNamePlaceHolder}, themedRect{bg, theme.ColorNameInputBackground})
 	return container.NewStack(bg, container.NewPadded(container.NewVBox(lbl, value)))
+}
+
+// themedObject re-reads its colour from the current theme.
+type themedObject interface{ retheme() }
+
+type themedText struct {
+	t    *canvas.Text
+	name fyne.ThemeColorName
+}
+
+func (x themedText) retheme() { x.t.Color = theme.Color(x.name); x.t.Refresh() }
+
+type themedRect struct {
+	r    *canvas.Rectangle
+	name fyne.ThemeColorName
+}
+
+func (x themedRect) retheme() { x.r.FillColor = theme.Color(x.name); x.r.Refresh() }
+
+// retheme updates the colours fixed at construction after a theme change (e.g. dark mode).
+func (t *overviewTab) retheme() {
+	for _, o := range t.themed {
+		o.retheme()
+	}
 }
 
 func titled(title string, obj fyne.CanvasObject) fyne.CanvasObject {

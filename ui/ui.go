@@ -157,6 +157,12 @@ func New(a fyne.App, b Backend, opts Options) (*UI, error) {
 	u.win.SetContent(u.tabs)
 	u.win.Resize(fyne.NewSize(920, 640))
 
+	// Lists and charts are rebuilt on refresh; a theme change (e.g. dark mode) needs one.
+	a.Settings().AddListener(func(fyne.Settings) {
+		u.overview.retheme()
+		u.async(func() { u.refresh(partAll) })
+	})
+
 	u.tray = newTrayMenu(u)
 	if d, ok := a.(desktop.App); ok {
 		u.hasTray = true
