@@ -2,7 +2,9 @@ package route
 
 import (
 	"fmt"
+	"net/http"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -65,6 +67,19 @@ func (p RetryPolicy) Retryable(status int) bool {
 		on = DefaultRetryOn
 	}
 	return slices.Contains(on, status)
+}
+
+// RetryableResponse is Retryable with the upstream's own verdict first: an x-should-retry header of
+// "true" or "false" overrides the status list (OpenAI and Anthropic send it; their SDKs honour it, per
+// WIRE.md §1.6 and §3.6).
+func (p RetryPolicy) RetryableResponse(status int, h http.Header) bool {
+	switch strings.ToLower(strings.TrimSpace(h.Get("X-Should-Retry"))) {
+	case "true":
+		return true
+	case "false":
+		return false
+	}
+	return p.Retryable(status)
 }
 
 // Backoff returns the wait before retry number attempt (1 for the first retry): InitialBackoff times

@@ -1,6 +1,7 @@
 package route
 
 import (
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -26,6 +27,32 @@ func TestRetryable(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := tt.policy.Retryable(tt.status); got != tt.want {
 				t.Fatalf("Retryable(%d) = %v, want %v", tt.status, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestRetryableResponse(t *testing.T) {
+	p := DefaultRetryPolicy()
+	tests := []struct {
+		name   string
+		status int
+		header string
+		want   bool
+	}{
+		{"no header follows the list", 503, "", true},
+		{"upstream says no", 503, "false", false},
+		{"upstream says yes", 409, "true", true},
+		{"unknown value follows the list", 400, "maybe", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := http.Header{}
+			if tt.header != "" {
+				h.Set("x-should-retry", tt.header)
+			}
+			if got := p.RetryableResponse(tt.status, h); got != tt.want {
+				t.Fatalf("RetryableResponse(%d, %q) = %v, want %v", tt.status, tt.header, got, tt.want)
 			}
 		})
 	}
