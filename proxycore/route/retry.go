@@ -16,11 +16,11 @@ type RetryPolicy struct {
 	MaxBackoff     time.Duration // cap on any wait (default 8 s)
 	Multiplier     float64       // growth per retry (default 2; values below 1 are taken as 1)
 	Jitter         float64       // +/- fraction of randomness, 0..1 (default 0)
-	RetryOn        []int         // retryable statuses; nil means DefaultRetryOn
+	RetryOn        []int         // retryable statuses; nil means DefaultRetryOn()
 }
 
-// DefaultRetryOn is the status list used when RetryPolicy.RetryOn is nil.
-var DefaultRetryOn = []int{408, 429, 500, 502, 503, 504}
+// DefaultRetryOn returns the status list used when RetryPolicy.RetryOn is nil (a fresh slice).
+func DefaultRetryOn() []int { return []int{408, 429, 500, 502, 503, 504} }
 
 // DefaultRetryPolicy returns the documented defaults.
 func DefaultRetryPolicy() RetryPolicy {
@@ -30,7 +30,7 @@ func DefaultRetryPolicy() RetryPolicy {
 		MaxBackoff:     8 * time.Second,
 		Multiplier:     2,
 		Jitter:         0.2,
-		RetryOn:        slices.Clone(DefaultRetryOn),
+		RetryOn:        DefaultRetryOn(),
 	}
 }
 
@@ -62,11 +62,14 @@ func (p RetryPolicy) Retryable(status int) bool {
 	if status == 0 {
 		return true
 	}
-	on := p.RetryOn
-	if on == nil {
-		on = DefaultRetryOn
+	if p.RetryOn == nil {
+		switch status {
+		case 408, 429, 500, 502, 503, 504: // keep in step with DefaultRetryOn
+			return true
+		}
+		return false
 	}
-	return slices.Contains(on, status)
+	return slices.Contains(p.RetryOn, status)
 }
 
 // RetryableResponse is Retryable with the upstream's own verdict first: an x-should-retry header of

@@ -32,6 +32,15 @@ func TestRetryable(t *testing.T) {
 	}
 }
 
+func TestDefaultRetryOnMatchesNilList(t *testing.T) {
+	explicit := RetryPolicy{RetryOn: DefaultRetryOn()}
+	for status := 100; status < 600; status++ {
+		if (RetryPolicy{}).Retryable(status) != explicit.Retryable(status) {
+			t.Fatalf("status %d: nil RetryOn disagrees with DefaultRetryOn()", status)
+		}
+	}
+}
+
 func TestRetryableResponse(t *testing.T) {
 	p := DefaultRetryPolicy()
 	tests := []struct {

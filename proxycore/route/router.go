@@ -255,10 +255,10 @@ type Outcome struct {
 	Err error
 	// Latency is the upstream latency to record; zero means the time since Begin.
 	Latency time.Duration
-	// CooldownUntil is the upstream's reset hint (CooldownFromResponse); zero means none.
+	// CooldownUntil is the upstream's reset hint (Hint.Until from ParseHint); zero means none.
 	CooldownUntil time.Time
 	// CooldownExplicit says the upstream named this reset time as the end of a quota window, so that it
-	// is honoured beyond MaxCooldown (ParseCooldown's Explicit).
+	// is honoured beyond MaxCooldown (Hint.Explicit from ParseHint).
 	CooldownExplicit bool
 	// CredentialWide applies the cooldown to the whole credential instead of the (credential, model)
 	// pair: subscription usage limits (codex, claude-code) are per account.
