@@ -31,6 +31,7 @@ type Demo struct {
 	requests []RequestView
 	events   chan Event
 	closed   bool
+	quits    int
 	// Calls recorded for tests.
 	applied   []SettingsView
 	created   []KeyForm
@@ -476,6 +477,7 @@ func (d *Demo) Events() <-chan Event { return d.events }
 func (d *Demo) Quit() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.quits++
 	if !d.closed {
 		d.closed = true
 		close(d.events)

@@ -95,6 +95,8 @@ type UI struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 	quit   sync.Once
+	// stopBackend calls Backend.Quit once; later callers wait until it returned.
+	stopBackend func()
 
 	// UI goroutine.
 	win      fyne.Window
@@ -133,6 +135,7 @@ func New(a fyne.App, b Backend, opts Options) (*UI, error) {
 		every = time.Hour
 	}
 	u.notes = newDeduper(every)
+	u.stopBackend = sync.OnceFunc(b.Quit)
 	u.async = func(f func()) { go u.guard(f) }
 	u.after = time.After
 	u.send = a.SendNotification
@@ -187,6 +190,8 @@ func Run(a fyne.App, b Backend, opts Options) error {
 	u.Start()
 	a.Run()
 	u.Stop()
+	// The app can also end without Quit (last window closed, SIGTERM): stop the proxy cleanly either way.
+	u.stopBackend()
 	return nil
 }
 
@@ -215,7 +220,7 @@ func (u *UI) Stop() {
 func (u *UI) Quit() {
 	u.quit.Do(func() {
 		u.async(func() {
-			u.b.Quit()
+			u.stopBackend()
 			fyne.Do(u.app.Quit)
 		})
 	})

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -591,12 +592,13 @@ func TestQuitStopsBackendOnce(t *testing.T) {
 	d := DemoBackend()
 	h := newHarness(t, d, d)
 	h.ui.Quit()
-	h.ui.Quit() // a second Quit must not call the backend again (Demo.Quit would not panic, so count)
+	h.ui.Quit() // a second Quit must not call the backend again
+	h.ui.stopBackend()
 	d.mu.Lock()
-	closed := d.closed
+	closed, quits := d.closed, d.quits
 	d.mu.Unlock()
-	if !closed {
-		t.Fatal("Quit did not stop the backend")
+	if !closed || quits != 1 {
+		t.Fatalf("backend closed %v after %d Quit calls, want closed after exactly 1", closed, quits)
 	}
 	n := 0
 	for range d.Events() { // drains queued events; returns because the channel is closed
@@ -621,3 +623,39 @@ func TestHostOf(t *testing.T) {
 }
 
 var _ fyne.Tappable = (*widget.Button)(nil)
+
+func TestSettingsApplyErrorIsShown(t *testing.T) {
+	d := DemoBackend()
+	h := newHarness(t, failingSettings{d}, d)
+	s := h.ui.settings
+	s.port.SetText("8318")
+	test.Tap(s.apply)
+	if !strings.HasPrefix(s.result.Text, "Not applied: port 8318 is in use") {
+		t.Errorf("result = %q", s.result.Text)
+	}
+	if !s.dirty {
+		t.Error("the unsaved edit was discarded after a failure")
+	}
+	if s.apply.Disabled() {
+		t.Error("Apply stays disabled after a failure")
+	}
+}
+
+type failingSettings struct{ *Demo }
+
+func (failingSettings) ApplySettings(s SettingsView) error {
+	return fmt.Errorf("port %d is in use: pick another", s.Port)
+}
+
+func TestActionErrorShowsDialog(t *testing.T) {
+	d := DemoBackend()
+	h := newHarness(t, failingSettings{d}, d)
+	h.ui.tray.autostart.Action()
+	overlay := h.ui.win.Canvas().Overlays().Top()
+	if overlay == nil || !strings.Contains(test.RenderObjectToMarkup(overlay), "is in use") {
+		t.Fatal("no error dialog after a failed tray action")
+	}
+	if h.ui.tray.autostart.Checked {
+		t.Error("Start at login checked although applying failed")
+	}
+}
