@@ -56,6 +56,10 @@ type Options struct {
 	Rand func() float64
 	// Logger receives cooldown and error-state changes; nil discards them.
 	Logger *slog.Logger
+	// OnCooldown, when set, is called (outside any lock) each time End starts or extends a cooldown,
+	// so that serve mode can share it with other instances, which apply it with SetCooldown. Model is
+	// the upstream model, or "" for a credential-wide cooldown.
+	OnCooldown func(credentialID, model string, until time.Time)
 }
 
 // DefaultOptions returns the options that match the documented configuration defaults.

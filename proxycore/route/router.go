@@ -331,9 +331,30 @@ func (r *Router) End(a Attempt, o Outcome) {
 			target, scope = &a.cred.cooldown, "credential"
 		}
 		extendTo(target, until.UnixNano())
-		r.log.Info("credential cooling down", "credential", a.cred.id, "model", a.Entry.UpstreamModel(),
+		model := a.Entry.UpstreamModel()
+		r.log.Info("credential cooling down", "credential", a.cred.id, "model", model,
 			"scope", scope, "status", o.Status, "until", until)
+		if r.opts.OnCooldown != nil {
+			if o.CredentialWide {
+				model = ""
+			}
+			r.opts.OnCooldown(a.cred.id, model, until)
+		}
 	}
+}
+
+// SetCooldown makes the credential (model "") or the (credential, upstream model) pair cool down until
+// the given time, unless it already cools down longer: a cooldown learnt by another instance or set by
+// hand.
+func (r *Router) SetCooldown(credentialID, model string, until time.Time) {
+	cs := r.ensure(credentialID, "")
+	target := &cs.cooldown
+	if model != "" {
+		ms := cs.acquireModel(model, r.opts.Health.Window)
+		ms.inflight.Add(-1) // acquireModel counts a request; this is none
+		target = &ms.cooldown
+	}
+	extendTo(target, until.UnixNano())
 }
 
 // extendTo moves the deadline in v to until unless it already ends later.

@@ -352,6 +352,45 @@ func TestCredentialWideCooldown(t *testing.T) {
 	}
 }
 
+func TestSharedCooldowns(t *testing.T) {
+	type shared struct {
+		id, model string
+		until     time.Time
+	}
+	var got []shared
+	r1, fc := newRouter(t, func(o *Options) {
+		o.OnCooldown = func(id, model string, until time.Time) { got = append(got, shared{id, model, until}) }
+	})
+	fc.Set(base)
+	cands := pool(2, "m")
+	do(r1, cands[0], Outcome{Status: 429, CooldownUntil: at(time.Minute)})
+	do(r1, cands[1], Outcome{Status: 429, CooldownUntil: at(2 * time.Minute), CredentialWide: true})
+	do(r1, cands[1], Outcome{Status: 200})
+	want := []shared{{"cred-000", "m", at(time.Minute)}, {"cred-001", "", at(2 * time.Minute)}}
+	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
+		t.Fatalf("OnCooldown calls = %v, want %v", got, want)
+	}
+	// A second instance applies them and routes around both credentials.
+	r2, fc2 := newRouter(t, nil)
+	fc2.Set(base)
+	for _, s := range got {
+		r2.SetCooldown(s.id, s.model, s.until)
+	}
+	if _, ok := r2.Pick(cands, nil); ok {
+		t.Fatal("shared cooldowns were not applied")
+	}
+	if when, _ := r2.EarliestRecovery(cands); !when.Equal(at(time.Minute)) {
+		t.Fatalf("EarliestRecovery = %v, want %v", when, at(time.Minute))
+	}
+	for _, ch := range r2.Snapshot() {
+		for _, m := range ch.Models {
+			if m.InFlight != 0 {
+				t.Fatalf("SetCooldown left %d in flight on %s/%s", m.InFlight, ch.CredentialID, m.Model)
+			}
+		}
+	}
+}
+
 func TestMarkErrorAndAuthFailures(t *testing.T) {
 	r, _ := newRouter(t, nil)
 	cands := pool(2, "m")
