@@ -171,8 +171,8 @@ func (k *KeychainStore) writeRaw(id string, value []byte, oldChunks int) (int, e
 	return len(chunks), nil
 }
 
-// deleteRaw removes id's header and chunks; chunks go first so a failure never leaves a header that
-// points at missing chunks without the header itself still being deletable.
+// deleteRaw removes id's header, then its chunks: once the header is gone the entry no longer
+// exists, so a failure part-way leaves at worst unreachable chunks, never a readable partial value.
 func (k *KeychainStore) deleteRaw(id string, chunks int) error {
 	if err := k.ring.Delete(k.service, id); err != nil {
 		return mapErr("deleting "+id, err)

@@ -73,7 +73,8 @@ const callbackPage = `<!doctype html><html><head><meta charset="utf-8"><title>CL
 	`<body style="font-family:sans-serif;margin:3em"><h2>%s</h2><p>%s</p></body></html>`
 
 // StartAuthCode binds the loopback callback listener and prepares the authorize URL. It fails at
-// once when the callback port is taken, naming the port.
+// once when the callback port is taken, naming the port. The listener is released when Wait
+// returns a result, Cancel is called or ctx ends.
 func StartAuthCode(ctx context.Context, cfg AuthCodeConfig) (*AuthCodeFlow, error) {
 	if cfg.AuthURL == "" || cfg.TokenURL == "" || cfg.ClientID == "" || cfg.RedirectURL == "" {
 		return nil, errors.New("auth-code login: auth-url, token-url, client-id and redirect-url are required")

@@ -291,3 +291,30 @@ func TestCancelLogin(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkAuthCodeLogin measures a whole loopback login: authorize redirect, callback, PKCE code
+// exchange and the account hook, all over loopback HTTP.
+func BenchmarkAuthCodeLogin(b *testing.B) {
+	fake := oauthfake.New(nil)
+	defer fake.Close()
+	ps, err := oauth.NewProviders(fake.Overrides())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		s, err := ps.Login(context.Background(), "claude-code", oauth.LoginOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		resp, err := http.Get(s.URL)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if _, err := s.Wait(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -43,8 +43,13 @@ func randomString(n int) string {
 // (BASE64URL(SHA256(verifier)), RFC 7636 §4.2).
 func newPKCE() (verifier, challenge string) {
 	verifier = randomString(32)
+	return verifier, s256(verifier)
+}
+
+// s256 is the PKCE S256 transform.
+func s256(verifier string) string {
 	sum := sha256.Sum256([]byte(verifier))
-	return verifier, base64.RawURLEncoding.EncodeToString(sum[:])
+	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
 // rawResponse is a decoded token endpoint JSON answer, kept whole so hooks can read provider fields.
