@@ -283,3 +283,21 @@ func firstNonEmpty(vs ...string) string {
 	}
 	return ""
 }
+
+// QwenBaseURL returns the OpenAI-compatible API base for a Qwen token: https://<resource_url>/v1
+// when the token answer named a resource_url, else fallback (PROVIDERS.md "qwen": default
+// https://portal.qwen.ai/v1).
+func QwenBaseURL(t Token, fallback string) string {
+	r := strings.TrimSpace(t.Extra[ExtraResourceURL])
+	if r == "" {
+		return fallback
+	}
+	if !strings.HasPrefix(r, "http://") && !strings.HasPrefix(r, "https://") {
+		r = "https://" + r
+	}
+	r = strings.TrimRight(r, "/")
+	if !strings.HasSuffix(r, "/v1") {
+		r += "/v1"
+	}
+	return r
+}

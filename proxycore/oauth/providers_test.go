@@ -129,3 +129,18 @@ func TestTokenErrorClassification(t *testing.T) {
 		}
 	}
 }
+
+func TestQwenBaseURL(t *testing.T) {
+	cases := []struct{ resource, want string }{
+		{"", "https://portal.qwen.ai/v1"},
+		{"portal.qwen.ai", "https://portal.qwen.ai/v1"},
+		{"https://dashscope.example/", "https://dashscope.example/v1"},
+		{"https://x.example/v1", "https://x.example/v1"},
+	}
+	for _, tc := range cases {
+		tok := oauth.Token{Extra: map[string]string{oauth.ExtraResourceURL: tc.resource}}
+		if got := oauth.QwenBaseURL(tok, "https://portal.qwen.ai/v1"); got != tc.want {
+			t.Errorf("QwenBaseURL(%q) = %q, want %q", tc.resource, got, tc.want)
+		}
+	}
+}
