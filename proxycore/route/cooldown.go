@@ -52,7 +52,8 @@ func CooldownFromResponse(status int, h http.Header, body []byte, now time.Time)
 //
 // For the window headers of one vendor, a reset whose matching "remaining" header is "0" identifies
 // the exhausted limit; when none reads "0", all resets of that vendor apply. Among everything that
-// applies the latest time wins, because the request cannot succeed before it.
+// applies the latest time wins, because the request cannot succeed before it. Hints more than 31 days
+// ahead are ignored as implausible.
 func ParseHint(status int, h http.Header, body []byte, now time.Time) (Hint, bool) {
 	quota := status == http.StatusTooManyRequests || status == http.StatusForbidden
 	retry := quota || status == http.StatusRequestTimeout || status >= 500
@@ -93,6 +94,10 @@ func ParseHint(status int, h http.Header, body []byte, now time.Time) (Hint, boo
 	return c.best, c.ok
 }
 
+// maxHintAhead drops hints further out than any real quota window (weekly limits are the longest
+// known), so that a misread timestamp cannot park a credential for years.
+const maxHintAhead = 31 * 24 * time.Hour
+
 // collector keeps the latest future hint.
 type collector struct {
 	now  time.Time
@@ -101,7 +106,7 @@ type collector struct {
 }
 
 func (c *collector) add(t time.Time, explicit bool, source string) {
-	if !t.After(c.now) {
+	if !t.After(c.now) || t.Sub(c.now) > maxHintAhead {
 		return
 	}
 	if !c.ok || t.After(c.best.Until) {

@@ -98,6 +98,9 @@ func TestParseHint(t *testing.T) {
 		{"zero retry-after", 429, hdr("Retry-After", "0"), "", 0, false, ""},
 		{"garbage", 429, hdr("Retry-After", "soon", "X-Ratelimit-Reset-Requests", "later", "Anthropic-Ratelimit-Unified-Reset", "x"),
 			`{"error":"quota"}`, 0, false, ""},
+		{"implausible reset ignored", 429, nil, `{"error":{"type":"usage_limit_reached","resets_at":1999999999999}}`, 0, false, ""},
+		{"weekly reset honoured", 429, nil, `{"error":{"type":"usage_limit_reached","resets_in_seconds":604800}}`,
+			7 * 24 * time.Hour, true, "error.resets_in_seconds"},
 		{"not json", 429, nil, "<html>Too Many Requests</html>", 0, false, ""},
 	}
 	for _, tt := range tests {

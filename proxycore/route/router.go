@@ -303,7 +303,7 @@ func (r *Router) End(a Attempt, o Outcome) {
 	}
 	failed := o.failure()
 	success := !failed && o.Err == nil && o.Status < 400
-	hasHint := !o.CooldownUntil.IsZero() && o.CooldownUntil.After(now)
+	hasHint := failed && o.CooldownUntil.After(now) // a hint on a success is ignored
 	hintless429 := o.Status == http.StatusTooManyRequests && !hasHint
 	var errText string
 	if failed {
@@ -314,9 +314,11 @@ func (r *Router) End(a Attempt, o Outcome) {
 	if o.CredentialWide {
 		consec = cconsec
 	}
-	if success && a.cred.message.Load() != nil {
-		a.cred.message.Store(nil)
-		r.log.Info("credential recovered", "credential", a.cred.id)
+	if success {
+		// CompareAndSwap so that a MarkError racing with this success is not lost.
+		if m := a.cred.message.Load(); m != nil && a.cred.message.CompareAndSwap(m, nil) {
+			r.log.Info("credential recovered", "credential", a.cred.id)
+		}
 	}
 	if o.AuthFailed {
 		msg := o.Message

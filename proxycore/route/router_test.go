@@ -264,6 +264,7 @@ func TestCooldowns(t *testing.T) {
 		{"server error", []step{{Outcome{Status: 503}, DefaultServerErrorCooldown, 0}}},
 		{"overloaded 529", []step{{Outcome{Status: 529}, DefaultServerErrorCooldown, 0}}},
 		{"transport error", []step{{Outcome{Err: errors.New("connection refused")}, DefaultServerErrorCooldown, 0}}},
+		{"hint on a success ignored", []step{{Outcome{Status: 200, CooldownUntil: at(time.Minute)}, 0, 0}}},
 		{"client error", []step{{Outcome{Status: 400}, 0, 0}}},
 		{"client went away", []step{{Outcome{Err: context.Canceled}, 0, 0}}},
 		{"past hint ignored", []step{{Outcome{Status: 403, CooldownUntil: at(-time.Minute)}, 0, 0}}},
