@@ -1,8 +1,10 @@
 package cache
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -167,6 +169,78 @@ func BenchmarkKey(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := Key("vk_123", "/v1/messages", body); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// stdReencode is the reference canonical form built with encoding/json: decode into a tree (numbers
+// kept textually), re-encode with sorted keys.
+func stdReencode(body []byte) ([]byte, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	return json.Marshal(v)
+}
+
+// FuzzCanonicalizeMatchesEncodingJSON checks the hand-written scanner against encoding/json: it
+// accepts exactly the valid documents, preserves their meaning, and maps a document and its
+// encoding/json re-encoding (other key order, other escaping) to the same bytes.
+func FuzzCanonicalizeMatchesEncodingJSON(f *testing.F) {
+	for _, s := range []string{
+		`{"b":1,"a":{"d":[1,2,{"z":null,"y":true}],"c":"\u00e9\ud83d\ude00\n"}}`,
+		`{"a":1,"a":2}`, `{"<":"&","\"":"\\"}`, `"\ud800"`, `"\ud800\u0041"`, "\"\xff\"",
+		`-0.5e+10`, `01`, `[1,]`, `{"a" 1}`, `[]`, `{}`, ` null `, `"\u001f\b\f"`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		got, err := Canonicalize(body)
+		if valid := json.Valid(body); (err == nil) != valid {
+			t.Fatalf("Canonicalize(%q) err = %v, json.Valid = %v", body, err, valid)
+		}
+		if err != nil {
+			return
+		}
+		ref, err := stdReencode(body)
+		if err != nil {
+			t.Fatalf("encoding/json could not decode valid %q: %v", body, err)
+		}
+		decode := func(b []byte) any {
+			dec := json.NewDecoder(bytes.NewReader(b))
+			dec.UseNumber()
+			var v any
+			if err := dec.Decode(&v); err != nil {
+				t.Fatalf("%q is not JSON: %v", b, err)
+			}
+			return v
+		}
+		a, b := decode(got), decode(ref)
+		if !reflect.DeepEqual(a, b) {
+			t.Fatalf("meaning changed: %q -> %q, want %q", body, got, ref)
+		}
+		fromRef, err := Canonicalize(ref)
+		if err != nil || !bytes.Equal(fromRef, got) {
+			t.Fatalf("same document, different canonical forms: %q vs %q (%v)", got, fromRef, err)
+		}
+		again, err := Canonicalize(got)
+		if err != nil || !bytes.Equal(again, got) {
+			t.Fatalf("not idempotent: %q -> %q (%v)", got, again, err)
+		}
+	})
+}
+
+// BenchmarkCanonicalizeReference measures the encoding/json tree round trip that Canonicalize
+// replaces, for comparison with BenchmarkKey.
+func BenchmarkCanonicalizeReference(b *testing.B) {
+	body := make1KBody()
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := stdReencode(body); err != nil {
 			b.Fatal(err)
 		}
 	}
