@@ -124,7 +124,13 @@ func (e *TokenError) Error() string {
 func (e *TokenError) Is(target error) bool {
 	switch target {
 	case ErrInvalidGrant:
-		return e.Code == "invalid_grant"
+		// OpenAI reports dead refresh tokens with its own codes (Codex CLI surfaces
+		// refresh_token_expired / _reused / _invalidated as "log in again").
+		switch e.Code {
+		case "invalid_grant", "refresh_token_expired", "refresh_token_reused", "refresh_token_invalidated":
+			return true
+		}
+		return false
 	case ErrConsentDenied:
 		return e.Code == "access_denied"
 	case ErrExpired:

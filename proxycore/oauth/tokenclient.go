@@ -140,6 +140,13 @@ func doJSON(client *http.Client, req *http.Request) (rawResponse, error) {
 	if code := awsErrorCode(resp.Header.Get("x-amzn-ErrorType"), raw); code != "" {
 		return nil, &TokenError{Status: resp.StatusCode, Code: code, Description: raw.str("error_description", "message")}
 	}
+	if e := raw.obj("error"); e != nil && (resp.StatusCode < 200 || resp.StatusCode > 299) {
+		// Nested API errors: OpenAI {"error":{"code":"refresh_token_reused","message":...}},
+		// Google {"error":{"code":401,"status":"UNAUTHENTICATED","message":...}}.
+		code, _ := e["code"].(string)
+		code = firstNonEmpty(code, e.str("status"), e.str("type"), fmt.Sprintf("http_%d", resp.StatusCode))
+		return nil, &TokenError{Status: resp.StatusCode, Code: code, Description: e.str("message")}
+	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return nil, &TokenError{Status: resp.StatusCode, Code: fmt.Sprintf("http_%d", resp.StatusCode)}
 	}
