@@ -79,16 +79,18 @@ func randomIn(r *Router, p *pickCtx) int {
 	if count == 0 {
 		return -1
 	}
-	k := min(int(r.rand()*float64(count)), count-1)
+	k := max(min(int(r.rand()*float64(count)), count-1), 0)
+	last := -1
 	for i := range p.cands {
 		if p.eligible(r, i) {
 			if k == 0 {
 				return i
 			}
 			k--
+			last = i
 		}
 	}
-	return -1 // health changed between the passes
+	return last // health changed between the passes: any eligible one will do
 }
 
 // leastBusy picks the credential with the fewest requests in flight (across all its models); ties go
