@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"reflect"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
@@ -55,6 +56,9 @@ func (t *accountsTab) providerName(id string) string {
 }
 
 func (t *accountsTab) setProviders(ps []ProviderView) {
+	if t.providers != nil && reflect.DeepEqual(ps, t.providers) {
+		return
+	}
 	t.providers = ps
 	t.loginButtons = map[string]*widget.Button{}
 	objs := make([]fyne.CanvasObject, 0, len(ps))
@@ -70,6 +74,9 @@ func (t *accountsTab) setProviders(ps []ProviderView) {
 }
 
 func (t *accountsTab) setAccounts(as []AccountView) {
+	if t.accounts != nil && reflect.DeepEqual(as, t.accounts) {
+		return
+	}
 	t.accounts = as
 	t.render()
 }

@@ -3,6 +3,7 @@ package ui
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"strconv"
 	"strings"
 
@@ -22,6 +23,7 @@ type keysTab struct {
 	revoke  map[string]*widget.Button // by key id, for tests
 	form    *keyFormDialog            // the open create dialog, if any
 	shown   *keyShownDialog           // the open "copy your key" dialog, if any
+	keys    []KeyView                 // what the list shows; an equal refresh skips the rebuild
 }
 
 // keyFormDialog is the create-key form.
@@ -56,6 +58,13 @@ func newKeysTab(u *UI) *keysTab {
 }
 
 func (t *keysTab) set(keys []KeyView) {
+	if t.keys != nil && reflect.DeepEqual(keys, t.keys) {
+		return
+	}
+	t.keys = keys
+	if t.keys == nil {
+		t.keys = []KeyView{}
+	}
 	t.revoke = map[string]*widget.Button{}
 	if len(keys) == 0 {
 		t.list.Objects = []fyne.CanvasObject{widget.NewLabel(

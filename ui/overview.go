@@ -3,6 +3,7 @@ package ui
 import (
 	"fmt"
 	"image/color"
+	"reflect"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -26,6 +27,9 @@ type overviewTab struct {
 	rpm      *chart
 	p95      *chart
 	health   *fyne.Container
+	// shown is the health data on screen; an equal refresh skips the (text-measuring) rebuild.
+	shown    []HealthView
+	hasShown bool
 }
 
 func newOverviewTab(u *UI) *overviewTab {
@@ -105,6 +109,7 @@ func (x themedRect) retheme() { x.r.FillColor = theme.Color(x.name); x.r.Refresh
 
 // retheme updates the colours fixed at construction after a theme change (e.g. dark mode).
 func (t *overviewTab) retheme() {
+	t.hasShown = false // state badges carry colours too
 	for _, o := range t.themed {
 		o.retheme()
 	}
@@ -168,6 +173,10 @@ func stacksOf(pts []Point) [][]float64 {
 }
 
 func (t *overviewTab) setHealth(rows []HealthView) {
+	if t.hasShown && reflect.DeepEqual(rows, t.shown) {
+		return
+	}
+	t.shown, t.hasShown = rows, true
 	if len(rows) == 0 {
 		t.health.Objects = []fyne.CanvasObject{widget.NewLabel(
 			"No credentials yet: log in from the Accounts tab or add an API key to config.toml.")}

@@ -163,6 +163,8 @@ func New(a fyne.App, b Backend, opts Options) (*UI, error) {
 	// Lists and charts are rebuilt on refresh; a theme change (e.g. dark mode) needs one.
 	a.Settings().AddListener(func(fyne.Settings) {
 		u.overview.retheme()
+		// Forget what is shown so the refresh rebuilds rows with the new colours.
+		u.accounts.accounts, u.accounts.providers, u.keys.keys = nil, nil, nil
 		u.async(func() { u.refresh(partAll) })
 	})
 
