@@ -2,6 +2,7 @@ package limit
 
 import (
 	"context"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -238,21 +239,34 @@ func TestMemorySweepsOldWindows(t *testing.T) {
 	clk := windowAligned(0)
 	mem := NewMemory()
 	l := New(Options{RPMPerKey: 5, Clock: clk}, mem)
-	for _, k := range []string{"a", "b", "c"} {
-		tk, _ := l.Acquire(context.Background(), k, KeyLimits{})
-		tk.Release(0)
-	}
-	clk.Advance(3 * Window)
-	for i := range mem.shards {
-		s := &mem.shards[i]
-		// Any Take in a newer window sweeps its shard; touch every shard through its own key.
-		s.mu.Lock()
-		s.sweep(windowStart(clk.Now()))
-		n := len(s.windows)
-		s.mu.Unlock()
-		if n != 0 {
-			t.Fatalf("shard %d kept %d stale counters", i, n)
+	use := func(prefix string, n int) {
+		for i := 0; i < n; i++ {
+			tk, rej := l.Acquire(context.Background(), prefix+strconv.Itoa(i), KeyLimits{})
+			if rej != nil {
+				t.Fatalf("rejected: %+v", rej)
+			}
+			tk.Release(0)
 		}
+	}
+	count := func() int {
+		n := 0
+		for i := range mem.shards {
+			mem.shards[i].mu.Lock()
+			n += len(mem.shards[i].windows)
+			mem.shards[i].mu.Unlock()
+		}
+		return n
+	}
+	use("old-", 100)
+	if got := count(); got != 100 {
+		t.Fatalf("counters = %d, want 100", got)
+	}
+	// Two windows later, traffic from other keys touches every shard (FNV over 1000 keys is
+	// deterministic) and each shard drops the counters it holds for closed windows.
+	clk.Advance(2 * Window)
+	use("new-", 1000)
+	if got := count(); got != 1000 {
+		t.Fatalf("counters = %d after rollover, want only the 1000 live ones", got)
 	}
 }
 
