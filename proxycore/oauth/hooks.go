@@ -54,7 +54,7 @@ func (p *Provider) postLogin(ctx context.Context, e env, tok *Token, raw rawResp
 		*tok = ct
 		return firstNonEmpty(login, "GitHub account"), nil
 	case Kiro:
-		tok.Extra[ExtraAuthMethod] = "builder-id"
+		tok.Extra[ExtraAuthMethod] = KiroAuthBuilderID
 		tok.Extra[ExtraRegion] = p.Setting("region")
 		if email := jwtClaims(tok.IDToken).str("email"); email != "" {
 			tok.Extra[ExtraEmail] = email
@@ -97,6 +97,9 @@ func (p *Provider) refresh(ctx context.Context, e env, tok Token) (Token, error)
 		}
 		return nt, nil
 	case Kiro:
+		if tok.Extra[ExtraAuthMethod] == KiroAuthSocial {
+			return p.refreshKiroSocial(ctx, e, tok)
+		}
 		// CreateToken with grantType refresh_token and the registered client (SSO OIDC API reference).
 		params = map[string]string{
 			"clientId": tok.Extra[ExtraClientID], "clientSecret": tok.Extra[ExtraClientSecret],

@@ -54,7 +54,7 @@ func (p *Provider) Setting(key string) string { return p.Settings[key] }
 var urlKeys = map[string]bool{
 	"base-url": true, "auth-url": true, "token-url": true, "device-code-url": true, "redirect-url": true,
 	"copilot-token-url": true, "register-url": true, "user-url": true, "userinfo-url": true,
-	"code-assist-url": true, "start-url": true,
+	"code-assist-url": true, "start-url": true, "social-refresh-url": true,
 }
 
 // Providers is the table of subscription providers, built once by NewProviders. It is read-only
@@ -131,6 +131,9 @@ func kiroURLs(region string) map[string]string {
 		"device-code-url": oidc + "/device_authorization",
 		"token-url":       oidc + "/token",
 		"base-url":        "https://codewhisperer." + region + ".amazonaws.com",
+		// Kiro social-login tokens refresh at the Kiro auth service (PROVIDERS.md "kiro"; public Kiro
+		// clients POST {"refreshToken": ...} to prod.<region>.auth.desktop.kiro.dev/refreshToken).
+		"social-refresh-url": "https://prod." + region + ".auth.desktop.kiro.dev/refreshToken",
 	}
 }
 

@@ -16,6 +16,31 @@ func (s *Server) routesDevice(mux *http.ServeMux) {
 	mux.HandleFunc("POST /aws/client/register", s.awsRegister)
 	mux.HandleFunc("POST /aws/device_authorization", s.awsDeviceAuth)
 	mux.HandleFunc("POST /aws/token", s.awsToken)
+	mux.HandleFunc("POST /kiro/refreshToken", s.kiroSocialRefresh)
+}
+
+// kiroSocialRefresh answers like the Kiro auth service's refreshToken call for social logins:
+// {"refreshToken"} in, {accessToken, refreshToken, expiresIn, profileArn} out. The error shape of
+// the real service is not documented; the fake answers 401 with a message.
+func (s *Server) kiroSocialRefresh(w http.ResponseWriter, r *http.Request) {
+	f, ok := readBody(r, true)
+	s.record(r, f)
+	if !ok {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"message": "bad request"})
+		return
+	}
+	if status, _ := s.useRefresh("kiro", f["refreshToken"]); status != 0 {
+		if status < 500 {
+			status = http.StatusUnauthorized
+		}
+		writeJSON(w, status, map[string]string{"message": "Invalid refresh token"})
+		return
+	}
+	a, rt, ttl := s.newTokens("kiro", "aoa", "aor")
+	writeJSON(w, http.StatusOK, map[string]any{
+		"accessToken": a, "refreshToken": rt, "expiresIn": int(ttl / time.Second),
+		"profileArn": "arn:aws:codewhisperer:us-east-1:000000000000:profile/FAKE",
+	})
 }
 
 func (s *Server) newDevice(provider, clientID, challenge string) string {

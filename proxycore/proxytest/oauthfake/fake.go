@@ -209,7 +209,7 @@ func (s *Server) Overrides() map[string]map[string]string {
 		},
 		"kiro": {
 			"register-url": u + "/aws/client/register", "device-code-url": u + "/aws/device_authorization",
-			"token-url": u + "/aws/token",
+			"token-url": u + "/aws/token", "social-refresh-url": u + "/kiro/refreshToken",
 		},
 	}
 }
