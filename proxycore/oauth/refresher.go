@@ -46,8 +46,9 @@ type Refresher struct {
 	clk  clock.Clock
 	e    env
 
-	mu       sync.Mutex // guards tracked, inflight, failures, failed
+	mu       sync.Mutex // guards tracked, cache, inflight, failures, failed
 	tracked  map[string]bool
+	cache    map[string]Credential // last loaded or saved credential, so Token needs no store read
 	inflight map[string]*refreshCall
 	failures map[string]int
 	failed   map[string]error
@@ -99,18 +100,20 @@ func NewRefresher(opts RefresherOptions) (*Refresher, error) {
 		opts: opts, clk: clk,
 		e:        env{client: opts.HTTPClient, now: clk.Now, sleep: realSleep},
 		tracked:  map[string]bool{},
+		cache:    map[string]Credential{},
 		inflight: map[string]*refreshCall{},
 		failures: map[string]int{},
 		failed:   map[string]error{},
 	}, nil
 }
 
-// Track adds a credential to the background refresh set and clears any failed state (call it
-// again after a re-login).
+// Track adds a credential to the background refresh set and clears any failed state and cached
+// copy (call it again after a re-login replaced the stored credential).
 func (r *Refresher) Track(id string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.tracked[id] = true
+	delete(r.cache, id)
 	delete(r.failures, id)
 	delete(r.failed, id)
 }
@@ -120,6 +123,7 @@ func (r *Refresher) Untrack(id string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	delete(r.tracked, id)
+	delete(r.cache, id)
 	delete(r.failures, id)
 	delete(r.failed, id)
 }
@@ -149,9 +153,15 @@ func (r *Refresher) due(p *Provider, tok Token) bool {
 // Token returns a usable token for id, refreshing first when it is within the lead time of expiry.
 // If that refresh fails but the old token has not expired yet, the old token is returned.
 func (r *Refresher) Token(ctx context.Context, id string) (Token, error) {
-	cred, err := r.opts.Store.Load(ctx, id)
-	if err != nil {
-		return Token{}, fmt.Errorf("loading credential %s: %w", id, err)
+	r.mu.Lock()
+	cred, ok := r.cache[id]
+	r.mu.Unlock()
+	if !ok {
+		var err error
+		if cred, err = r.opts.Store.Load(ctx, id); err != nil {
+			return Token{}, fmt.Errorf("loading credential %s: %w", id, err)
+		}
+		r.remember(cred)
 	}
 	p, ok := r.opts.Providers.Get(cred.Provider)
 	if !ok {
@@ -214,6 +224,7 @@ func (r *Refresher) doRefresh(ctx context.Context, id string) (Token, error) {
 	}
 	// Another process or an earlier call may have refreshed it already.
 	if !r.due(p, cred.Token) {
+		r.remember(cred)
 		r.recordSuccess(id)
 		return cred.Token, nil
 	}
@@ -225,9 +236,16 @@ func (r *Refresher) doRefresh(ctx context.Context, id string) (Token, error) {
 	if err := r.opts.Store.Save(ctx, cred); err != nil {
 		return Token{}, fmt.Errorf("saving refreshed %s token: %w", p.ID, err)
 	}
+	r.remember(cred)
 	r.recordSuccess(id)
 	r.opts.Logger.Info("oauth: token refreshed", "credential", id, "provider", p.ID, "expiry", tok.Expiry)
 	return tok, nil
+}
+
+func (r *Refresher) remember(cred Credential) {
+	r.mu.Lock()
+	r.cache[cred.ID] = cred
+	r.mu.Unlock()
 }
 
 func (r *Refresher) recordSuccess(id string) {

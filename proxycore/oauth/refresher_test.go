@@ -17,14 +17,16 @@ import (
 
 // memStore is an in-memory TokenStore.
 type memStore struct {
-	mu    sync.Mutex // guards creds, saves
+	mu    sync.Mutex // guards creds, saves, loads
 	creds map[string]Credential
 	saves int
+	loads int
 }
 
 func (m *memStore) Load(_ context.Context, id string) (Credential, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.loads++
 	c, ok := m.creds[id]
 	if !ok {
 		return Credential{}, fmt.Errorf("credential %s: not found", id)
@@ -335,5 +337,28 @@ func BenchmarkRefresherTokenCached(b *testing.B) {
 		if _, err := r.Token(context.Background(), "c"); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestTokenServedFromCacheUntilTracked(t *testing.T) {
+	e := newRefreshEnv(t)
+	cred := e.credential(t, ClaudeCode, 24*time.Hour)
+	r := e.refresher(t, nil)
+	for range 3 {
+		if _, err := r.Token(context.Background(), cred.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if e.store.loads != 1 {
+		t.Fatalf("store loads = %d, want 1 (then cached)", e.store.loads)
+	}
+	// A re-login replaces the stored credential; Track drops the cached copy.
+	relogin := cred
+	relogin.Token.AccessToken = "after-relogin"
+	_ = e.store.Save(context.Background(), relogin)
+	r.Track(cred.ID)
+	tok, err := r.Token(context.Background(), cred.ID)
+	if err != nil || tok.AccessToken != "after-relogin" {
+		t.Fatalf("Token after Track = %v, %v", tok, err)
 	}
 }
