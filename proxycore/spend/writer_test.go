@@ -84,7 +84,9 @@ func newTestWriter(t *testing.T, sink Sink, opts WriterOptions) *Writer {
 	return w
 }
 
-func rec(i int) Record { return Record{RequestID: fmt.Sprint("r", i), Model: "m", Time: time.Unix(int64(i), 0)} }
+func rec(i int) Record {
+	return Record{RequestID: fmt.Sprint("r", i), Model: "m", Time: time.Unix(int64(i), 0)}
+}
 
 func TestWriterFlushesOnBatchSize(t *testing.T) {
 	sink := &memSink{}
