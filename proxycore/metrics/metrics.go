@@ -88,6 +88,9 @@ type Metrics struct {
 	spendQueueDepth atomic.Pointer[func() float64]
 	codes           [600]string // status code label values, prebuilt so ObserveRequest does not format
 
+	// children caches label-curried children: one map lookup instead of eight label hashes per request
+	// (BenchmarkObserveRequest: 0 allocs vs 1, about 10x faster). A map under an RWMutex rather than a
+	// sync.Map, because boxing the struct key into an interface would allocate on every call.
 	mu       sync.RWMutex             // guards children
 	children map[childKey]*childGroup // guarded by mu
 
