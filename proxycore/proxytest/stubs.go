@@ -6,5 +6,4 @@ func (u *Upstream) openAIResponses(w http.ResponseWriter, r *http.Request) {
 	writeOpenAIError(w, http.StatusNotFound, "invalid_request_error", "not implemented", nil, nil)
 }
 
-func (u *Upstream) routeAnthropic() {}
 func (u *Upstream) routeGemini()    {}
