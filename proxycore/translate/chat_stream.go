@@ -31,6 +31,7 @@ type chatStreamDecoder struct {
 	chunk    chatChunk
 	finish   llm.FinishReason
 	hasUsage bool
+	scratch  []byte
 }
 
 type chatChunk struct {
@@ -70,10 +71,69 @@ func (d *chatStreamDecoder) openBlock(dst []llm.Event, k blockKind) []llm.Event 
 	return dst
 }
 
+// fast decodes plain content / reasoning deltas without reflection; ok is false when the chunk carries
+// anything else (tool calls, finish_reason, usage, errors) and needs the full decoder.
+func (d *chatStreamDecoder) fast(dst []llm.Event, data []byte) ([]llm.Event, bool) {
+	if !d.started || !isNull(objGet(data, "usage")) || !isNull(objGet(data, "error")) {
+		return dst, false
+	}
+	choice := arrayFirst(objGet(data, "choices"))
+	if choice == nil || !isNull(objGet(choice, "finish_reason")) {
+		return dst, false
+	}
+	var content, reasoning []byte
+	simple := objEach(objGet(choice, "delta"), func(k, v []byte) bool {
+		switch string(k) {
+		case `"content"`:
+			content = v
+		case `"reasoning_content"`, `"reasoning"`:
+			if !isNull(v) {
+				reasoning = v
+			}
+		case `"role"`:
+		default:
+			if !isNull(v) {
+				content, reasoning = nil, []byte("x") // force the full decoder
+				return false
+			}
+		}
+		return true
+	})
+	if !simple || reasoning != nil && content != nil {
+		return dst, false
+	}
+	var kind blockKind
+	var typ llm.EventType
+	raw := content
+	switch {
+	case reasoning != nil:
+		kind, typ, raw = blockThinking, llm.EventThinkingDelta, reasoning
+	case !isNull(content):
+		kind, typ = blockText, llm.EventTextDelta
+	default:
+		return dst, true // a role-only or empty delta
+	}
+	text, ok := rawString(raw, &d.scratch)
+	if !ok {
+		return dst, false
+	}
+	if text == "" {
+		return dst, true
+	}
+	dst = d.openBlock(dst, kind)
+	return append(dst, llm.Event{Type: typ, Index: d.openIdx, Text: text}), true
+}
+
 func (d *chatStreamDecoder) Decode(dst []llm.Event, event string, data []byte) ([]llm.Event, error) {
 	if string(data) == "[DONE]" {
 		d.done = true
 		return d.closeOpen(dst), nil
+	}
+	if !json.Valid(data) {
+		return dst, fmt.Errorf("decoding chat stream chunk: invalid JSON")
+	}
+	if out, ok := d.fast(dst, data); ok {
+		return out, nil
 	}
 	ch := &d.chunk
 	*ch = chatChunk{}

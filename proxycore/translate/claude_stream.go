@@ -15,6 +15,7 @@ type claudeStreamDecoder struct {
 	usage   claudeUsage
 	stopped bool
 	finish  bool
+	scratch []byte
 }
 
 type claudeStreamEvent struct {
@@ -52,7 +53,47 @@ type claudeStreamEvent struct {
 
 func (c *claudeCodec) NewStreamDecoder() StreamDecoder { return &claudeStreamDecoder{} }
 
+// fast decodes the hot content_block_delta events without reflection; ok is false when the event
+// needs the full decoder.
+func (d *claudeStreamDecoder) fast(dst []llm.Event, data []byte) ([]llm.Event, bool) {
+	if string(objGet(data, "type")) != `"content_block_delta"` {
+		return dst, false
+	}
+	idx, ok := rawInt(objGet(data, "index"))
+	if !ok {
+		return dst, false
+	}
+	delta := objGet(data, "delta")
+	var typ llm.EventType
+	var field string
+	switch string(objGet(delta, "type")) {
+	case `"text_delta"`:
+		typ, field = llm.EventTextDelta, "text"
+	case `"thinking_delta"`:
+		typ, field = llm.EventThinkingDelta, "thinking"
+	case `"input_json_delta"`:
+		typ, field = llm.EventToolArgsDelta, "partial_json"
+	default:
+		return dst, false
+	}
+	text, ok := rawString(objGet(delta, field), &d.scratch)
+	if !ok {
+		return dst, false
+	}
+	bi, known := d.idx[idx]
+	if !known || typ == llm.EventToolArgsDelta && text == "" {
+		return dst, true
+	}
+	return append(dst, llm.Event{Type: typ, Index: bi, Text: text}), true
+}
+
 func (d *claudeStreamDecoder) Decode(dst []llm.Event, event string, data []byte) ([]llm.Event, error) {
+	if !json.Valid(data) {
+		return dst, fmt.Errorf("decoding messages stream event %q: invalid JSON", event)
+	}
+	if out, ok := d.fast(dst, data); ok {
+		return out, nil
+	}
 	ev := &d.ev
 	*ev = claudeStreamEvent{}
 	if err := json.Unmarshal(data, ev); err != nil {

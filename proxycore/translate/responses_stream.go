@@ -16,6 +16,7 @@ type responsesStreamDecoder struct {
 	blocks   map[int]int  // output_index -> canonical block index
 	argsSeen map[int]bool // canonical block index -> argument deltas seen
 	calls    bool
+	scratch  []byte
 }
 
 type responsesStreamEvent struct {
@@ -45,7 +46,48 @@ func (d *responsesStreamDecoder) block(outputIndex int) (int, bool) {
 	return bi, true
 }
 
+// fast decodes the hot delta events without reflection; ok is false when the event needs the full
+// decoder.
+func (d *responsesStreamDecoder) fast(dst []llm.Event, data []byte) ([]llm.Event, bool) {
+	if !d.started {
+		return dst, false
+	}
+	var typ llm.EventType
+	switch string(objGet(data, "type")) {
+	case `"response.output_text.delta"`, `"response.refusal.delta"`:
+		typ = llm.EventTextDelta
+	case `"response.reasoning_summary_text.delta"`, `"response.reasoning_text.delta"`:
+		typ = llm.EventThinkingDelta
+	case `"response.function_call_arguments.delta"`:
+		typ = llm.EventToolArgsDelta
+	default:
+		return dst, false
+	}
+	oi, ok := rawInt(objGet(data, "output_index"))
+	if !ok {
+		return dst, false
+	}
+	text, ok := rawString(objGet(data, "delta"), &d.scratch)
+	if !ok {
+		return dst, false
+	}
+	bi, _ := d.block(oi)
+	if typ == llm.EventToolArgsDelta {
+		if d.argsSeen == nil {
+			d.argsSeen = make(map[int]bool, 4)
+		}
+		d.argsSeen[bi] = true
+	}
+	return append(dst, llm.Event{Type: typ, Index: bi, Text: text}), true
+}
+
 func (d *responsesStreamDecoder) Decode(dst []llm.Event, event string, data []byte) ([]llm.Event, error) {
+	if !json.Valid(data) {
+		return dst, fmt.Errorf("decoding responses stream event %q: invalid JSON", event)
+	}
+	if out, ok := d.fast(dst, data); ok {
+		return out, nil
+	}
 	ev := &d.ev
 	*ev = responsesStreamEvent{}
 	if err := json.Unmarshal(data, ev); err != nil {
