@@ -73,7 +73,7 @@ func (t *keysTab) set(keys []KeyView) {
 		t.list.Refresh()
 		return
 	}
-	objs := []fyne.CanvasObject{keyRow(true, "Name", "Key", "Budget", "Limits", "Created", "")}
+	objs := []fyne.CanvasObject{tableRow(true, "Name", "Key", "Budget", "Limits", "Created", "")}
 	for _, k := range keys {
 		id, name := k.ID, k.Name
 		var action fyne.CanvasObject
@@ -92,15 +92,13 @@ func (t *keysTab) set(keys []KeyView) {
 			t.revoke[id] = b
 			action = b
 		}
-		row := keyRow(false, k.Name, k.Masked, budgetText(k), limitsText(k), k.Created.Format("2006-01-02"), "")
+		row := tableRow(false, k.Name, k.Masked, budgetText(k), limitsText(k), k.Created.Format("2006-01-02"), "")
 		row.(*fyne.Container).Objects[5] = action
 		objs = append(objs, row)
 	}
 	t.list.Objects = objs
 	t.list.Refresh()
 }
-
-func keyRow(header bool, cells ...string) fyne.CanvasObject { return healthRow(header, cells...) }
 
 // budgetText is "$31.70 of $50.00 monthly" or "no budget ($1.20 spent)".
 func budgetText(k KeyView) string {

@@ -25,7 +25,7 @@ func newLogsTab(_ *UI) *logsTab {
 	t := &logsTab{}
 	t.list = widget.NewList(
 		func() int { return len(t.rows) },
-		func() fyne.CanvasObject { return healthRow(false, make([]string, len(logColumns()))...) },
+		func() fyne.CanvasObject { return tableRow(false, make([]string, len(logColumns()))...) },
 		func(i widget.ListItemID, o fyne.CanvasObject) {
 			cells := logCells(t.rows[i])
 			for j, obj := range o.(*fyne.Container).Objects {
@@ -40,7 +40,7 @@ func newLogsTab(_ *UI) *logsTab {
 		},
 	)
 	t.empty = widget.NewLabel("No requests yet: send one to the base URL shown on the Overview tab.")
-	header := healthRow(true, logColumns()...)
+	header := tableRow(true, logColumns()...)
 	t.content = container.NewBorder(container.NewVBox(header, widget.NewSeparator()), t.empty, nil, nil, t.list)
 	return t
 }

@@ -184,14 +184,14 @@ func (t *overviewTab) setHealth(rows []HealthView) {
 		return
 	}
 	objs := make([]fyne.CanvasObject, 0, len(rows)+1)
-	objs = append(objs, healthRow(true, "State", "Credential", "Model", "p95", "In flight", "Failures"))
+	objs = append(objs, tableRow(true, "State", "Credential", "Model", "p95", "In flight", "Failures"))
 	now := t.u.now()
 	for _, h := range rows {
 		state := string(h.State)
 		if h.State == StateCooldown && !h.CooldownUntil.IsZero() {
 			state += " " + untilText(h.CooldownUntil, now)
 		}
-		row := healthRow(false, "", h.Credential, h.Model, formatMs(h.P95Ms), fmt.Sprint(h.InFlight),
+		row := tableRow(false, "", h.Credential, h.Model, formatMs(h.P95Ms), fmt.Sprint(h.InFlight),
 			formatPercent(h.FailureRate))
 		grid := row.(*fyne.Container)
 		grid.Objects[0] = stateBadge(h.State, state)
@@ -201,7 +201,8 @@ func (t *overviewTab) setHealth(rows []HealthView) {
 	t.health.Refresh()
 }
 
-func healthRow(header bool, cells ...string) fyne.CanvasObject {
+// tableRow is one row of equal-width, ellipsized cells; header rows are bold.
+func tableRow(header bool, cells ...string) fyne.CanvasObject {
 	objs := make([]fyne.CanvasObject, len(cells))
 	for i, c := range cells {
 		l := widget.NewLabel(c)
