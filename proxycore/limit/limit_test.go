@@ -309,3 +309,29 @@ func BenchmarkLimiterAcquireRelease(b *testing.B) {
 		})
 	}
 }
+
+func TestMemoryTakeWindows(t *testing.T) {
+	const w = int64(Window)
+	steps := []struct {
+		window, n, max int64
+		ok             bool
+		value          int64
+	}{
+		{w, 1, 2, true, 1},
+		{w, 1, 2, true, 2},
+		{w, 1, 2, false, 2},     // at the cap
+		{w, 5, 0, true, 7},      // max 0: unconditional add (TPM charge)
+		{2 * w, 1, 2, true, 1},  // new window starts from zero
+		{w, 1, 2, true, 2},      // late caller from the closed window counts against the newer one
+		{2 * w, 1, 2, false, 2}, // and that counts
+		{2 * w, 0, 3, true, 2},  // n 0: a pure check
+		{5 * w, 0, 1, true, 0},  // far later: fresh
+	}
+	m := NewMemory()
+	for i, s := range steps {
+		ok, v, err := m.Take(context.Background(), CounterKey{Kind: KindRequests, Key: "k", Window: s.window}, s.n, s.max, 0)
+		if err != nil || ok != s.ok || v != s.value {
+			t.Fatalf("step %d: Take = %v, %d, %v; want %v, %d", i, ok, v, err, s.ok, s.value)
+		}
+	}
+}
