@@ -557,4 +557,3 @@ func mergeExtra(b []byte, extra map[string]json.RawMessage) []byte {
 	}
 	return out
 }
-

@@ -336,4 +336,3 @@ func decodeClaudeBlock(b *claudeBlock) (llm.Part, bool, error) {
 	}
 	return llm.Part{}, false, nil
 }
-
