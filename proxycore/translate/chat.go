@@ -331,7 +331,7 @@ func (c *chatCodec) EncodeRequest(req *llm.Request) ([]byte, error) {
 		return nil, err
 	}
 	out := chatRequest{Model: req.Model, Stream: req.Stream, Temperature: req.Temperature, TopP: req.TopP,
-		MaxCompletionTokens: req.MaxTokens, N: req.N, Seed: req.Seed, ParallelToolCalls: req.ParallelToolCalls, User: req.User}
+		MaxCompletionTokens: req.MaxTokens, N: req.N, Seed: req.Seed, ParallelToolCalls: req.ParallelToolCalls, User: portableUser(req)}
 	if req.Stream {
 		out.StreamOptions = &chatStreamOptions{IncludeUsage: true} // always ask: spend accounting needs usage
 	}
@@ -390,12 +390,12 @@ func orDefault(s, def string) string {
 	return s
 }
 
-// functionTools returns the function tools; hosted tools of other formats (web_search, namespace, ...)
-// have no equivalent in the target and are dropped deliberately.
+// functionTools returns the function tools; hosted and custom (free-form) tools of other formats
+// (web_search, apply_patch grammars, ...) have no equivalent in the target and are dropped deliberately.
 func functionTools(tools []llm.Tool) []llm.Tool {
 	out := tools[:0:0]
 	for _, t := range tools {
-		if t.Type == "" || t.Type == "function" || t.Type == "custom" && t.Name != "" {
+		if t.Type == "" || t.Type == "function" {
 			out = append(out, t)
 		}
 	}

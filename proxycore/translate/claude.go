@@ -142,12 +142,25 @@ func (c *claudeCodec) DecodeRequest(body []byte) (*llm.Request, error) {
 		return nil, err
 	}
 	req.System = sys
-	for _, t := range in.Tools {
+	var rawTools []json.RawMessage
+	if len(in.Tools) > 0 {
+		var w struct {
+			Tools []json.RawMessage `json:"tools"`
+		}
+		_ = json.Unmarshal(body, &w)
+		rawTools = w.Tools
+	}
+	for i, t := range in.Tools {
 		typ := "function"
 		if t.Type != "" && t.Type != "custom" {
 			typ = t.Type
 		}
-		req.Tools = append(req.Tools, llm.Tool{Type: typ, Name: t.Name, Description: t.Description, Parameters: t.InputSchema, Strict: t.Strict})
+		tool := llm.Tool{Type: typ, Name: t.Name, Description: t.Description, Parameters: t.InputSchema, Strict: t.Strict}
+		if i < len(rawTools) {
+			// Kept whole (cache_control, defer_loading, server tools) for re-encoding to Anthropic.
+			tool.Extra = map[string]json.RawMessage{"claude": rawTools[i]}
+		}
+		req.Tools = append(req.Tools, tool)
 	}
 	if tc := in.ToolChoice; tc != nil {
 		switch tc.Type {
@@ -285,6 +298,14 @@ func decodeClaudeMessage(req *llm.Request, m *claudeMessage, i int) error {
 // decodeClaudeBlock converts one content block; ok is false for blocks that have no canonical form
 // (server-tool blocks), which are dropped.
 func decodeClaudeBlock(b *claudeBlock) (llm.Part, bool, error) {
+	p, ok, err := decodeClaudeBlockPayload(b)
+	if ok && err == nil && p.Extra == nil && len(b.CacheControl) > 0 && string(b.CacheControl) != "null" {
+		p.Extra = map[string]json.RawMessage{"cache_control": b.CacheControl}
+	}
+	return p, ok, err
+}
+
+func decodeClaudeBlockPayload(b *claudeBlock) (llm.Part, bool, error) {
 	switch b.Type {
 	case "text":
 		return textPart(b.Text, b.CacheControl), true, nil

@@ -71,9 +71,22 @@ func (c *claudeCodec) EncodeRequest(req *llm.Request) ([]byte, error) {
 		// Anthropic has no allowed-subset choice: filter the declared tools instead (WIRE.md §5.3).
 		tools = filterTools(tools, tc.Allowed)
 	}
+	sameFormat := req.SourceFormat == llm.FormatClaude
+	if sameFormat {
+		tools = tools[:0:0]
+		for _, t := range req.Tools {
+			if t.Extra["claude"] != nil || t.Type == "" || t.Type == "function" {
+				tools = append(tools, t)
+			}
+		}
+	}
 	if len(tools) > 0 {
-		ts := make([]claudeTool, 0, len(tools))
+		ts := make([]any, 0, len(tools))
 		for _, t := range tools {
+			if raw := t.Extra["claude"]; sameFormat && raw != nil {
+				ts = append(ts, raw)
+				continue
+			}
 			ts = append(ts, claudeTool{Name: t.Name, Description: t.Description, InputSchema: claudeSchema(t.Parameters), Strict: t.Strict})
 		}
 		out["tools"] = ts
@@ -265,6 +278,9 @@ func claudeBlocks(m *llm.Message, keepExtra bool) ([]map[string]any, error) {
 			return nil, err
 		}
 		if b != nil {
+			if cc, ok := p.Extra["cache_control"]; ok && keepExtra {
+				b["cache_control"] = cc
+			}
 			out = append(out, b)
 		}
 	}

@@ -86,7 +86,7 @@ func (c *completionsCodec) EncodeRequest(req *llm.Request) ([]byte, error) {
 		return nil, llm.BadRequest("tools are not supported by the legacy completions API")
 	}
 	out := completionsRequest{Model: req.Model, Prompt: mustMarshal(prompt), MaxTokens: req.MaxTokens, Temperature: req.Temperature,
-		TopP: req.TopP, N: req.N, Stream: req.Stream, Seed: req.Seed, User: req.User}
+		TopP: req.TopP, N: req.N, Stream: req.Stream, Seed: req.Seed, User: portableUser(req)}
 	if req.Stream {
 		out.StreamOptions = &chatStreamOptions{IncludeUsage: true}
 	}

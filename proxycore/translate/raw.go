@@ -213,7 +213,8 @@ func ParseModelSuffix(model string) (base string, effort string, budget int, ok 
 }
 
 // ApplyModelSuffix sets req.Reasoning from a suffix on req.Model and strips the suffix. A numeric suffix
-// sets BudgetTokens (0 means effort "none"); "auto" means a dynamic budget (-1).
+// sets BudgetTokens (0 means effort "none"); "auto" means a dynamic budget (-1). The client's own choice
+// of showing thoughts is kept.
 func ApplyModelSuffix(req *llm.Request) {
 	base, effort, budget, ok := ParseModelSuffix(req.Model)
 	if !ok {
@@ -221,7 +222,8 @@ func ApplyModelSuffix(req *llm.Request) {
 	}
 	req.Model = base
 	r := req.Reasoning
-	if r == nil {
+	fresh := r == nil
+	if fresh {
 		r = &llm.Reasoning{}
 		req.Reasoning = r
 	}
@@ -235,7 +237,10 @@ func ApplyModelSuffix(req *llm.Request) {
 	default:
 		r.Effort, r.BudgetTokens = "", ptr(budget)
 	}
-	if r.Effort != "none" {
-		r.IncludeThoughts = true
+	switch {
+	case r.Effort == "none":
+		r.IncludeThoughts = false
+	case fresh:
+		r.IncludeThoughts = true // the client asked for nothing: show thoughts where the format can
 	}
 }

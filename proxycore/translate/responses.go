@@ -418,8 +418,8 @@ func (c *responsesCodec) EncodeRequest(req *llm.Request) ([]byte, error) {
 		}
 		out["text"] = map[string]any{"format": f}
 	}
-	if req.User != "" {
-		out["user"] = req.User
+	if u := portableUser(req); u != "" {
+		out["user"] = u
 	}
 	if req.SourceFormat == llm.FormatResponses {
 		for k, v := range req.Extra {
@@ -520,4 +520,20 @@ func summaryList(text string) []map[string]any {
 		return []map[string]any{}
 	}
 	return []map[string]any{{"type": "summary_text", "text": text}}
+}
+
+// maxOpenAIUserLen bounds the end-user id sent to OpenAI formats; Claude Code's metadata.user_id is a
+// long JSON document that is not an end-user id and is not forwarded.
+const maxOpenAIUserLen = 64
+
+// portableUser returns the end-user id to send to an OpenAI format.
+func portableUser(req *llm.Request) string {
+	switch req.SourceFormat {
+	case llm.FormatOpenAIChat, llm.FormatResponses, llm.FormatOpenAICompletions:
+		return req.User
+	}
+	if len(req.User) > maxOpenAIUserLen {
+		return ""
+	}
+	return req.User
 }
