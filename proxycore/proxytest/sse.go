@@ -17,12 +17,15 @@ type stream struct {
 	n      int    // events written
 	paused bool
 	done   bool
+	array  bool // Gemini without alt=sse: a JSON array streamed element by element (WIRE.md §4.4)
 }
 
 // startStream writes the 200 header for an event stream. Extra headers must already be set on w.
 func startStream(w http.ResponseWriter, r *http.Request, reply *Reply, crlf bool) *stream {
 	h := w.Header()
-	h.Set("Content-Type", "text/event-stream; charset=utf-8")
+	if h.Get("Content-Type") == "" {
+		h.Set("Content-Type", "text/event-stream; charset=utf-8")
+	}
 	h.Set("Cache-Control", "no-cache")
 	h.Set("Connection", "keep-alive")
 	w.WriteHeader(http.StatusOK)
@@ -64,15 +67,16 @@ func (s *stream) event(name string, data []byte) bool {
 		s.done = true
 	}
 	buf := make([]byte, 0, len(name)+len(data)+24)
-	if name != "" {
-		buf = append(buf, "event: "...)
-		buf = append(buf, name...)
-		buf = append(buf, s.eol...)
+	switch {
+	case s.array && s.n == 0:
+		buf = append(buf, '[')
+		buf = append(buf, data...)
+	case s.array:
+		buf = append(buf, ',', '\r', '\n')
+		buf = append(buf, data...)
+	default:
+		buf = s.frame(buf, name, data)
 	}
-	buf = append(buf, "data: "...)
-	buf = append(buf, data...)
-	buf = append(buf, s.eol...)
-	buf = append(buf, s.eol...)
 	if _, err := s.w.Write(buf); err != nil {
 		s.done = true
 		return false
@@ -83,6 +87,31 @@ func (s *stream) event(name string, data []byte) bool {
 	}
 	s.n++
 	return !s.done
+}
+
+// frame appends one SSE event: an optional event line, the data line and a blank line.
+func (s *stream) frame(buf []byte, name string, data []byte) []byte {
+	if name != "" {
+		buf = append(buf, "event: "...)
+		buf = append(buf, name...)
+		buf = append(buf, s.eol...)
+	}
+	buf = append(buf, "data: "...)
+	buf = append(buf, data...)
+	buf = append(buf, s.eol...)
+	return append(buf, s.eol...)
+}
+
+// end closes a JSON-array stream; SSE streams need no trailer.
+func (s *stream) end() {
+	if !s.array || s.done {
+		return
+	}
+	if s.n == 0 {
+		_, _ = s.w.Write([]byte("["))
+	}
+	_, _ = s.w.Write([]byte("]"))
+	_ = s.rc.Flush()
 }
 
 // splitText cuts s into at most n non-empty pieces of roughly equal rune counts.

@@ -5,5 +5,3 @@ import "net/http"
 func (u *Upstream) openAIResponses(w http.ResponseWriter, r *http.Request) {
 	writeOpenAIError(w, http.StatusNotFound, "invalid_request_error", "not implemented", nil, nil)
 }
-
-func (u *Upstream) routeGemini()    {}
