@@ -208,3 +208,9 @@ func matchParts(parts []string, name string) bool {
 	}
 	return strings.HasSuffix(name, parts[last])
 }
+
+// Apply prices a spend record from its token counts, setting CostUSD and PriceKnown.
+func (p *Pricing) Apply(r *Record) {
+	r.CostUSD, r.PriceKnown = p.Cost(r.Model, Usage{Input: r.InputTokens, Output: r.OutputTokens,
+		CachedInput: r.CachedTokens, CacheWrite: r.CacheWriteTokens, Reasoning: r.ReasoningTokens})
+}
