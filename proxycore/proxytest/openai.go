@@ -148,8 +148,8 @@ type openAIRequest struct {
 	Dimensions     int    `json:"dimensions"`
 }
 
-// parseOpenAI decodes and minimally validates a request body; required names the array field that
-// must be present ("messages", "prompt", "input"). It writes the 400/404 itself and returns false.
+// parseOpenAI decodes and minimally validates a request body; required names the field that must be
+// present ("messages", "prompt", "input", or "" for none). It writes the 400/404 itself and returns false.
 func (u *Upstream) parseOpenAI(w http.ResponseWriter, r *http.Request, required string) (openAIRequest, bool) {
 	var req openAIRequest
 	if err := json.Unmarshal(bodyOf(r), &req); err != nil {
@@ -169,7 +169,7 @@ func (u *Upstream) parseOpenAI(w http.ResponseWriter, r *http.Request, required 
 	case "input":
 		field = req.Input
 	}
-	if len(field) == 0 || string(field) == "null" {
+	if required != "" && (len(field) == 0 || string(field) == "null") {
 		writeOpenAIError(w, http.StatusBadRequest, "invalid_request_error",
 			fmt.Sprintf("Missing required parameter: '%s'.", required), required, "missing_required_parameter")
 		return req, false
