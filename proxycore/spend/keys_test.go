@@ -411,3 +411,46 @@ func BenchmarkAuthenticate(b *testing.B) {
 		}
 	}
 }
+
+// TestConcurrentAuthenticateCreateRevoke exercises the cache under the race detector: readers see a
+// key either valid or revoked, never anything else.
+func TestConcurrentAuthenticateCreateRevoke(t *testing.T) {
+	st, _ := openStore(t)
+	keys := newKeys(t, st, nil)
+	ctx := context.Background()
+	plain, key, err := keys.Create(ctx, KeyParams{Name: "shared"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for range 500 {
+				if _, err := keys.Authenticate(plain); err != nil && !errors.Is(err, ErrRevoked) {
+					t.Errorf("Authenticate = %v", err)
+					return
+				}
+			}
+		})
+	}
+	wg.Go(func() {
+		for range 20 {
+			if _, _, err := keys.Create(ctx, KeyParams{}); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	})
+	wg.Go(func() {
+		if err := keys.Revoke(ctx, key.ID); err != nil {
+			t.Error(err)
+		}
+	})
+	wg.Wait()
+	if _, err := keys.Authenticate(plain); !errors.Is(err, ErrRevoked) {
+		t.Fatalf("after Revoke: %v", err)
+	}
+	if n := len(keys.List()); n != 21 {
+		t.Fatalf("List has %d keys, want 21", n)
+	}
+}

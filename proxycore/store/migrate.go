@@ -119,14 +119,16 @@ func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 	return v, nil
 }
 
-// migrate brings the schema up to date, one migration per transaction, so a failure leaves the
-// database at the last version that applied completely.
-func (s *Store) migrate(ctx context.Context) error {
+// migrate brings the schema up to date.
+func (s *Store) migrate(ctx context.Context) error { return s.applyMigrations(ctx, migrations()) }
+
+// applyMigrations applies list one migration per transaction, so a failure leaves the database at the
+// last version that applied completely.
+func (s *Store) applyMigrations(ctx context.Context, list []string) error {
 	if _, err := s.db.ExecContext(ctx,
 		`CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`); err != nil {
 		return fmt.Errorf("creating schema_version: %w", err)
 	}
-	list := migrations()
 	for {
 		done, err := s.migrateOne(ctx, list)
 		if err != nil {

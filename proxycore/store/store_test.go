@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -332,5 +333,38 @@ func TestKeysCRUD(t *testing.T) {
 	}
 	if err := s.RevokeKey(ctx, "key_2", at); !errors.Is(err, ErrNotFound) {
 		t.Errorf("RevokeKey of deleted key = %v, want ErrNotFound", err)
+	}
+}
+
+func TestMigrationsApplyInOrderAndAtomically(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	base := migrations()
+	next := append(append([]string{}, base...),
+		`CREATE TABLE extra (a INTEGER); INSERT INTO extra VALUES (1);`,
+		`CREATE TABLE half (a INTEGER); INSERT INTO nowhere VALUES (1);`, // fails half-way
+		`CREATE TABLE never (a INTEGER);`,
+	)
+	err := s.applyMigrations(ctx, next)
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("migration %d", len(base)+2)) {
+		t.Fatalf("applyMigrations = %v, want a failure naming migration %d", err, len(base)+2)
+	}
+	if v, _ := s.SchemaVersion(ctx); v != len(base)+1 {
+		t.Fatalf("version = %d, want %d (the good migration only)", v, len(base)+1)
+	}
+	var n int
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_master WHERE name IN ('half', 'never')`).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("tables of failed or later migrations exist (%d, %v)", n, err)
+	}
+	if err := s.db.QueryRowContext(ctx, `SELECT a FROM extra`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("applied migration lost: %d, %v", n, err)
+	}
+	// Fixing the list lets the remaining ones apply.
+	next[len(base)+1] = `CREATE TABLE half (a INTEGER);`
+	if err := s.applyMigrations(ctx, next); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := s.SchemaVersion(ctx); v != len(next) {
+		t.Fatalf("version = %d, want %d", v, len(next))
 	}
 }
