@@ -19,7 +19,8 @@ import (
 type Record = store.SpendRow
 
 // Sink persists batches of records. *store.Store satisfies it (its WriteSpend inserts the batch and
-// updates the daily rollups in one transaction).
+// updates the daily rollups in one transaction). WriteSpend must not keep recs after it returns: the
+// writer reuses the slice. An error means nothing was written; the batch is retried whole.
 type Sink interface {
 	WriteSpend(ctx context.Context, recs []Record) error
 }
