@@ -173,6 +173,8 @@ func New(a fyne.App, b Backend, opts Options) (*UI, error) {
 		u.hasTray = true
 		d.SetSystemTrayIcon(fyne.NewStaticResource("tray.png", assets.TrayIcon))
 		d.SetSystemTrayMenu(u.tray.menu)
+		// A left click on the tray icon shows the dashboard where the tray host supports it.
+		d.SetSystemTrayWindow(u.win)
 		u.win.SetCloseIntercept(u.win.Hide)
 	} else {
 		u.win.SetOnClosed(u.Quit)
