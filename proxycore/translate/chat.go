@@ -365,7 +365,7 @@ func (c *chatCodec) EncodeRequest(req *llm.Request) ([]byte, error) {
 	}
 	for i := range req.Messages {
 		var err error
-		if msgs, err = appendChatMessages(msgs, &req.Messages[i]); err != nil {
+		if msgs, err = appendChatMessages(msgs, &req.Messages[i], req.SourceFormat == llm.FormatOpenAIChat); err != nil {
 			return nil, err
 		}
 	}
@@ -430,7 +430,9 @@ func encodeChatToolChoice(tc *llm.ToolChoice) json.RawMessage {
 	return json.RawMessage(`"auto"`)
 }
 
-func appendChatMessages(msgs []chatOutMessage, m *llm.Message) ([]chatOutMessage, error) {
+// appendChatMessages converts one canonical message. Reasoning text goes back as reasoning_content only
+// when the client itself sent it that way: some OpenAI-compatible servers reject the field in input.
+func appendChatMessages(msgs []chatOutMessage, m *llm.Message, keepReasoning bool) ([]chatOutMessage, error) {
 	switch m.Role {
 	case llm.RoleSystem:
 		return append(msgs, chatOutMessage{Role: "system", Content: joinText(m.Parts)}), nil
@@ -448,7 +450,7 @@ func appendChatMessages(msgs []chatOutMessage, m *llm.Message) ([]chatOutMessage
 			}
 		}
 		if len(rest) > 0 {
-			return appendChatMessages(msgs, &llm.Message{Role: llm.RoleUser, Parts: rest})
+			return appendChatMessages(msgs, &llm.Message{Role: llm.RoleUser, Parts: rest}, keepReasoning)
 		}
 		return msgs, nil
 	case llm.RoleAssistant:
@@ -459,7 +461,9 @@ func appendChatMessages(msgs []chatOutMessage, m *llm.Message) ([]chatOutMessage
 			case llm.PartText:
 				text.WriteString(p.Text)
 			case llm.PartThinking:
-				om.ReasoningContent += p.Thinking.Text
+				if keepReasoning {
+					om.ReasoningContent += p.Thinking.Text
+				}
 			case llm.PartToolCall:
 				var tc chatToolCall
 				tc.ID, tc.Type = p.ToolCall.ID, "function"

@@ -257,6 +257,10 @@ func decodeResponsesInput(req *llm.Request, raw json.RawMessage) error {
 			if strings.HasPrefix(sig, foreignSigPrefix) {
 				sig, f = unwrapSignature(sig)
 			}
+			if f == redactedFormat {
+				appendTo(llm.RoleAssistant, llm.Part{Kind: llm.PartRedactedThinking, Thinking: &llm.Thinking{Data: sig, SignatureFormat: llm.FormatClaude}})
+				continue
+			}
 			appendTo(llm.RoleAssistant, llm.Part{Kind: llm.PartThinking, Thinking: &llm.Thinking{
 				Text: strings.Join(text, "\n\n"), Signature: sig, SignatureFormat: sigFormat(sig, f), ID: it.ID}})
 		case "item_reference":

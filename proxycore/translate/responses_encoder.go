@@ -213,6 +213,13 @@ func (e *responsesStreamEncoder) Encode(dst []byte, ev *llm.Event) []byte {
 		if e.open == blockThinking && e.openIn == ev.Index {
 			e.encrypted = responsesEncrypted(&llm.Thinking{Signature: ev.Text, SignatureFormat: ev.SignatureFormat})
 		}
+	case llm.EventRedactedThinking:
+		// Anthropic redacted thinking travels to a Responses client as an opaque reasoning item.
+		if ev.SignatureFormat != llm.FormatClaude {
+			return dst
+		}
+		dst = e.openBlock(dst, ev.Index, blockThinking)
+		e.encrypted = foreignSigPrefix + redactedFormat + ":" + ev.Text
 	case llm.EventToolCallStart:
 		dst = e.start(dst)
 		dst = e.closeOpen(dst)

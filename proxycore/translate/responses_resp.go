@@ -215,6 +215,11 @@ func (c *responsesCodec) EncodeResponse(resp *llm.Response) ([]byte, error) {
 		switch p.Kind {
 		case llm.PartText, llm.PartRefusal:
 			text = append(text, p.Text...)
+		case llm.PartRedactedThinking:
+			if p.Thinking.SignatureFormat == llm.FormatClaude {
+				flushText()
+				items = append(items, appendReasoningItem(nil, c.env.newID("rs_"), "", foreignSigPrefix+redactedFormat+":"+p.Thinking.Data))
+			}
 		case llm.PartThinking:
 			flushText()
 			items = append(items, appendReasoningItem(nil, orDefault(p.Thinking.ID, c.env.newID("rs_")), p.Thinking.Text,
@@ -233,6 +238,9 @@ func (c *responsesCodec) EncodeResponse(resp *llm.Response) ([]byte, error) {
 	status, incomplete := responseStatus(resp.Finish)
 	return c.appendResponseObject(nil, c.respID(resp.ID), resp.Model, created, status, incomplete, items, &resp.Usage, nil), nil
 }
+
+// redactedFormat tags Anthropic redacted_thinking data wrapped into a Responses encrypted_content.
+const redactedFormat = "claude_redacted"
 
 // responsesEncrypted is the encrypted_content handed to a Responses client: OpenAI's own as is, another
 // vendor's signature wrapped so it can find its way back (and is never sent to OpenAI).

@@ -1,0 +1,92 @@
+package translate
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/cliproxy/cliproxy/proxycore/llm"
+)
+
+// TestSignaturesSurviveForeignClients checks the multi-turn path: a vendor's signed reasoning goes to a
+// client of another format, comes back in that client's next request, and reaches the issuing vendor
+// byte-exact.
+func TestSignaturesSurviveForeignClients(t *testing.T) {
+	reg := testRegistry()
+	t.Run("claude via responses client", func(t *testing.T) {
+		upstream := `{"id":"msg_1","type":"message","role":"assistant","model":"c","content":[
+			{"type":"thinking","thinking":"plan it","signature":"SIG/+="},{"type":"redacted_thinking","data":"REDACTED=="},
+			{"type":"tool_use","id":"toolu_1","name":"sh","input":{"c":"ls"}}],"stop_reason":"tool_use","usage":{"input_tokens":1,"output_tokens":1}}`
+		resp, err := reg.Codec(llm.FormatClaude).DecodeResponse([]byte(upstream))
+		if err != nil {
+			t.Fatal(err)
+		}
+		clientBody, err := reg.Codec(llm.FormatResponses).EncodeResponse(resp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out struct {
+			Output []json.RawMessage `json:"output"`
+		}
+		if err := json.Unmarshal(clientBody, &out); err != nil {
+			t.Fatal(err)
+		}
+		// The client replays the output items and answers the call (what Codex does with store=false).
+		input := []json.RawMessage{json.RawMessage(`{"role":"user","content":"go"}`)}
+		input = append(input, out.Output...)
+		input = append(input, json.RawMessage(`{"type":"function_call_output","call_id":"toolu_1","output":"a.go"}`))
+		next, _ := json.Marshal(map[string]any{"model": "c", "reasoning": map[string]any{"effort": "low"}, "input": input,
+			"tools": []any{map[string]any{"type": "function", "name": "sh", "parameters": map[string]any{"type": "object"}}}})
+		req, err := reg.Codec(llm.FormatResponses).DecodeRequest(next)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := reg.Codec(llm.FormatClaude).EncodeRequest(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{`"signature":"SIG/+="`, `"thinking":"plan it"`, `"data":"REDACTED=="`, `"type":"enabled"`} {
+			if !strings.Contains(string(body), want) {
+				t.Errorf("Anthropic request lacks %s:\n%s", want, body)
+			}
+		}
+	})
+	t.Run("gemini via claude client", func(t *testing.T) {
+		upstream := `{"candidates":[{"content":{"role":"model","parts":[{"text":"hmm","thought":true,"thoughtSignature":"R2VtU2ln"},
+			{"text":"ok"}]},"finishReason":"STOP"}],"usageMetadata":{"promptTokenCount":1,"candidatesTokenCount":1,"totalTokenCount":2}}`
+		resp, err := reg.Codec(llm.FormatGemini).DecodeResponse([]byte(upstream))
+		if err != nil {
+			t.Fatal(err)
+		}
+		clientBody, err := reg.Codec(llm.FormatClaude).EncodeResponse(resp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var msg struct {
+			Content json.RawMessage `json:"content"`
+		}
+		if err := json.Unmarshal(clientBody, &msg); err != nil {
+			t.Fatal(err)
+		}
+		next := `{"model":"g","max_tokens":100,"messages":[{"role":"user","content":"q"},{"role":"assistant","content":` +
+			string(msg.Content) + `},{"role":"user","content":"more"}]}`
+		req, err := reg.Codec(llm.FormatClaude).DecodeRequest([]byte(next))
+		if err != nil {
+			t.Fatal(err)
+		}
+		gem, err := reg.Codec(llm.FormatGemini).EncodeRequest(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(gem), `"thoughtSignature":"R2VtU2ln"`) || strings.Contains(string(gem), "cliproxy:") {
+			t.Fatalf("Gemini request does not carry its own signature cleanly:\n%s", gem)
+		}
+		claude, err := reg.Codec(llm.FormatClaude).EncodeRequest(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(claude), "R2VtU2ln") {
+			t.Fatalf("Gemini signature forwarded to Anthropic:\n%s", claude)
+		}
+	})
+}
