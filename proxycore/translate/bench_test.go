@@ -167,3 +167,41 @@ func BenchmarkTranslateChatToResponsesStream(b *testing.B) {
 func BenchmarkTranslateClaudeToGeminiStream(b *testing.B) {
 	benchStream(b, llm.FormatGemini, llm.FormatClaude, claudeTextStream(200))
 }
+
+// geminiTextStream builds an alt=sse Gemini stream with n text chunks, each repeating usageMetadata as
+// the API does.
+func geminiTextStream(n int) []byte {
+	var b strings.Builder
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&b, "data: {\"candidates\":[{\"content\":{\"role\":\"model\",\"parts\":[{\"text\":\"token %d with \\\"quotes\\\" \"}]},\"index\":0}],\"usageMetadata\":{\"promptTokenCount\":10,\"candidatesTokenCount\":%d,\"totalTokenCount\":%d},\"modelVersion\":\"gemini-2.5-pro\",\"responseId\":\"r1\"}\r\n\r\n", i, i, i+10)
+	}
+	b.WriteString("data: {\"candidates\":[{\"content\":{\"role\":\"model\",\"parts\":[{\"text\":\"\"}]},\"finishReason\":\"STOP\",\"index\":0}],\"usageMetadata\":{\"promptTokenCount\":10,\"candidatesTokenCount\":200,\"totalTokenCount\":210},\"modelVersion\":\"gemini-2.5-pro\",\"responseId\":\"r1\"}\r\n\r\n")
+	return []byte(b.String())
+}
+
+// BenchmarkTranslateGeminiToChatStream: a chat client served by a Gemini upstream stream of 201 events.
+func BenchmarkTranslateGeminiToChatStream(b *testing.B) {
+	benchStream(b, llm.FormatOpenAIChat, llm.FormatGemini, geminiTextStream(200))
+}
+
+// BenchmarkTranslateResponsesToClaudeStream: a Claude client served by a Responses upstream.
+func BenchmarkTranslateResponsesToClaudeStream(b *testing.B) {
+	benchStream(b, llm.FormatClaude, llm.FormatResponses, responsesTextStream(200))
+}
+
+func responsesTextStream(n int) []byte {
+	var b strings.Builder
+	seq := 0
+	ev := func(typ, body string) {
+		fmt.Fprintf(&b, "event: %s\ndata: {\"type\":\"%s\",\"sequence_number\":%d%s}\n\n", typ, typ, seq, body)
+		seq++
+	}
+	ev("response.created", `,"response":{"id":"resp_1","model":"gpt-5","status":"in_progress","output":[]}`)
+	ev("response.output_item.added", `,"output_index":0,"item":{"type":"message","id":"msg_1","role":"assistant","content":[]}`)
+	for i := 0; i < n; i++ {
+		ev("response.output_text.delta", fmt.Sprintf(`,"item_id":"msg_1","output_index":0,"content_index":0,"delta":"token %d ","logprobs":[]`, i))
+	}
+	ev("response.output_item.done", `,"output_index":0,"item":{"type":"message","id":"msg_1","role":"assistant","content":[]}`)
+	ev("response.completed", `,"response":{"id":"resp_1","model":"gpt-5","status":"completed","output":[],"usage":{"input_tokens":10,"output_tokens":200,"total_tokens":210}}`)
+	return []byte(b.String())
+}

@@ -19,6 +19,7 @@ type geminiStreamDecoder struct {
 	sawCalls bool
 	finished bool
 	finish   llm.FinishReason
+	scratch  []byte
 }
 
 func (c *geminiCodec) NewStreamDecoder() StreamDecoder { return &geminiStreamDecoder{c: c} }
@@ -41,7 +42,77 @@ func (d *geminiStreamDecoder) openBlock(dst []llm.Event, k blockKind) []llm.Even
 	return dst
 }
 
+// fast decodes chunks that only carry text or thought-text parts (plus running usage) without
+// reflection; ok is false for anything else, which takes the full decoder.
+func (d *geminiStreamDecoder) fast(dst []llm.Event, data []byte) ([]llm.Event, bool) {
+	if !d.started || objGet(data, "error") != nil || objGet(data, "promptFeedback") != nil {
+		return dst, false
+	}
+	cand := arrayFirst(objGet(data, "candidates"))
+	if cand == nil || objGet(cand, "finishReason") != nil {
+		return dst, false
+	}
+	parts := objGet(objGet(cand, "content"), "parts")
+	simple := parts != nil
+	arrayEach(parts, func(p []byte) bool {
+		objEach(p, func(k, v []byte) bool {
+			switch string(k) {
+			case `"text"`:
+				simple = len(v) > 0 && v[0] == '"'
+			case `"thought"`:
+			default:
+				simple = false
+			}
+			return simple
+		})
+		return simple
+	})
+	if !simple {
+		return dst, false
+	}
+	arrayEach(parts, func(p []byte) bool {
+		text, _ := rawString(objGet(p, "text"), &d.scratch) // checked above; valid JSON escapes always decode
+		if string(objGet(p, "thought")) == "true" {
+			dst = d.openBlock(dst, blockThinking)
+			if text != "" {
+				dst = append(dst, llm.Event{Type: llm.EventThinkingDelta, Index: d.openIdx, Text: text})
+			}
+		} else if text != "" {
+			dst = d.openBlock(dst, blockText)
+			dst = append(dst, llm.Event{Type: llm.EventTextDelta, Index: d.openIdx, Text: text})
+		}
+		return true
+	})
+	if um := objGet(data, "usageMetadata"); um != nil {
+		var u geminiUsage
+		objEach(um, func(k, v []byte) bool {
+			n, _ := rawInt(v)
+			switch string(k) {
+			case `"promptTokenCount"`:
+				u.PromptTokenCount = int64(n)
+			case `"candidatesTokenCount"`:
+				u.CandidatesTokenCount = int64(n)
+			case `"cachedContentTokenCount"`:
+				u.CachedContentTokenCount = int64(n)
+			case `"thoughtsTokenCount"`:
+				u.ThoughtsTokenCount = int64(n)
+			case `"toolUsePromptTokenCount"`:
+				u.ToolUsePromptTokenCount = int64(n)
+			}
+			return true
+		})
+		dst = append(dst, llm.Event{Type: llm.EventUsage, Usage: u.canonical()})
+	}
+	return dst, true
+}
+
 func (d *geminiStreamDecoder) Decode(dst []llm.Event, event string, data []byte) ([]llm.Event, error) {
+	if !json.Valid(data) {
+		return dst, fmt.Errorf("decoding gemini stream chunk: invalid JSON")
+	}
+	if out, ok := d.fast(dst, data); ok {
+		return out, nil
+	}
 	ch := &d.chunk
 	*ch = geminiResponse{}
 	if err := json.Unmarshal(data, ch); err != nil {
