@@ -9,6 +9,7 @@ import (
 // TestImports keeps ui testable and layered: no Fyne driver (that belongs in main, so tests run without
 // GL or a display) and no proxy engine (ui sees the program only through Backend).
 func TestImports(t *testing.T) {
+	t.Parallel() // runs go list in a child process; shares nothing with the Fyne tests
 	out, err := exec.Command("go", "list", "-deps", ".").Output()
 	if err != nil {
 		t.Skipf("go list unavailable: %v", err)
