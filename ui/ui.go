@@ -115,7 +115,9 @@ type UI struct {
 	lastConfirm *confirmDialog
 }
 
-// New builds the UI for a and b without showing anything. Call it on the main goroutine before a.Run.
+// New builds the tray menu and the dashboard for a and b. The dashboard is shown at once when
+// opts.ShowWindow is set or a is not a desktop.App (no tray); otherwise it waits for "Open dashboard".
+// Call New on the main goroutine before a.Run; nothing talks to b until Start.
 func New(a fyne.App, b Backend, opts Options) (*UI, error) {
 	if a == nil || b == nil {
 		return nil, errors.New("ui: app and backend are required")
