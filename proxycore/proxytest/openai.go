@@ -199,6 +199,7 @@ func (u *Upstream) begin(w http.ResponseWriter, r *http.Request, model string, o
 	rep, isDefault := u.next()
 	rep = rep.withDefaults(u.vendor)
 	if !rep.gate(r.Context()) {
+		markCanceled(r)
 		return rep, false, false
 	}
 	if rep.isError() {

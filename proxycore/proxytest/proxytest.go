@@ -345,26 +345,38 @@ func (u *Upstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	u.mu.Unlock()
 	u.hits.Add(1)
 	u.notify()
+	st := &reqState{body: body}
 	defer func() {
-		if r.Context().Err() != nil {
+		// Only cancellations the handler observed count (a wait or a write that failed), so a
+		// client that closes right after reading a complete response is never miscounted.
+		if st.canceled {
 			u.canceled.Add(1)
 			u.notify()
 		}
 	}()
-	r = r.WithContext(withBody(r.Context(), body))
-	u.mux.ServeHTTP(w, r)
+	u.mux.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), stateKey{}, st)))
 }
 
-type bodyKey struct{}
-
-func withBody(ctx context.Context, b []byte) context.Context {
-	return context.WithValue(ctx, bodyKey{}, b)
+// reqState is per-request data shared between ServeHTTP and the vendor handlers; only the request's
+// own goroutine touches it.
+type reqState struct {
+	body     []byte
+	canceled bool // the handler saw the client go away
 }
 
-func bodyOf(r *http.Request) []byte {
-	b, _ := r.Context().Value(bodyKey{}).([]byte)
-	return b
+type stateKey struct{}
+
+func stateOf(r *http.Request) *reqState {
+	if st, ok := r.Context().Value(stateKey{}).(*reqState); ok {
+		return st
+	}
+	return &reqState{}
 }
+
+func bodyOf(r *http.Request) []byte { return stateOf(r).body }
+
+// markCanceled records that the client of r went away while the fake was serving it.
+func markCanceled(r *http.Request) { stateOf(r).canceled = true }
 
 // next pops the scripted reply for a request and reports whether it is the default one.
 func (u *Upstream) next() (Reply, bool) {

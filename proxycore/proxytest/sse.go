@@ -11,6 +11,7 @@ import (
 type stream struct {
 	w      http.ResponseWriter
 	rc     *http.ResponseController
+	r      *http.Request
 	ctx    context.Context
 	reply  *Reply
 	eol    string // "\n", or "\r\n" for Gemini (WIRE.md §4.4)
@@ -29,12 +30,12 @@ func startStream(w http.ResponseWriter, r *http.Request, reply *Reply, crlf bool
 	h.Set("Cache-Control", "no-cache")
 	h.Set("Connection", "keep-alive")
 	w.WriteHeader(http.StatusOK)
-	s := &stream{w: w, rc: http.NewResponseController(w), ctx: r.Context(), reply: reply, eol: "\n"}
+	s := &stream{w: w, rc: http.NewResponseController(w), r: r, ctx: r.Context(), reply: reply, eol: "\n"}
 	if crlf {
 		s.eol = "\r\n"
 	}
 	if err := s.rc.Flush(); err != nil {
-		s.done = true
+		s.fail()
 	}
 	return s
 }
@@ -43,8 +44,11 @@ func startStream(w http.ResponseWriter, r *http.Request, reply *Reply, crlf bool
 // stream has ended: client gone, write failed, or a malformed event was sent. When the reply's
 // CutAfter count is reached it aborts the connection without a terminating chunk.
 func (s *stream) event(name string, data []byte) bool {
-	if s.done || s.ctx.Err() != nil {
-		s.done = true
+	if s.done {
+		return false
+	}
+	if s.ctx.Err() != nil {
+		s.fail()
 		return false
 	}
 	r := s.reply
@@ -53,7 +57,7 @@ func (s *stream) event(name string, data []byte) bool {
 		select {
 		case <-r.Resume:
 		case <-s.ctx.Done():
-			s.done = true
+			s.fail()
 			return false
 		}
 	}
@@ -78,15 +82,21 @@ func (s *stream) event(name string, data []byte) bool {
 		buf = s.frame(buf, name, data)
 	}
 	if _, err := s.w.Write(buf); err != nil {
-		s.done = true
+		s.fail()
 		return false
 	}
 	if err := s.rc.Flush(); err != nil {
-		s.done = true
+		s.fail()
 		return false
 	}
 	s.n++
 	return !s.done
+}
+
+// fail ends the stream because the client went away.
+func (s *stream) fail() {
+	s.done = true
+	markCanceled(s.r)
 }
 
 // frame appends one SSE event: an optional event line, the data line and a blank line.
