@@ -243,6 +243,14 @@ func (u *Upstream) anthropicMessages(w http.ResponseWriter, r *http.Request) {
 // and message_stop (WIRE.md §3.5).
 func (u *Upstream) anthropicStream(w http.ResponseWriter, r *http.Request, rep *Reply, model, id string) {
 	s := startStream(w, r, rep, false)
+	s.inStreamError = func(int) (string, []byte) {
+		// WIRE.md §3.5: event: error with {"type":"error","error":{"type":"overloaded_error",…}}.
+		msg := rep.ErrorMessage
+		if msg == "" {
+			msg = "Overloaded"
+		}
+		return "error", encode(obj{{"type", "error"}, {"error", obj{{"type", "overloaded_error"}, {"message", msg}}}})
+	}
 	ev := func(name string, body obj) bool {
 		return s.event(name, encode(append(obj{{"type", name}}, body...)))
 	}

@@ -356,6 +356,14 @@ func (u *Upstream) geminiStream(w http.ResponseWriter, r *http.Request, rep *Rep
 		s = startStream(w, r, rep, true)
 		s.array = true
 	}
+	s.inStreamError = func(int) (string, []byte) {
+		// WIRE.md §4.4: an error after the 200 arrives as a chunk holding {"error":{…}}.
+		msg := rep.ErrorMessage
+		if msg == "" {
+			msg = "An internal error has occurred. Please retry or report in https://developers.generativeai.google/guide/troubleshooting"
+		}
+		return "", encode(obj{{"error", obj{{"code", 500}, {"message", msg}, {"status", "INTERNAL"}}}})
+	}
 	seenThought, seenAnswer := 0, 0
 	for i, c := range chunks {
 		if c.thoughts {

@@ -322,6 +322,7 @@ func (u *Upstream) openAIChatStream(w http.ResponseWriter, r *http.Request, rep 
 	obfuscate := req.StreamOptions == nil || req.StreamOptions.IncludeObfuscation == nil || *req.StreamOptions.IncludeObfuscation
 	id, created := u.newID("chatcmpl-"), u.clk.Now().Unix()
 	s := startStream(w, r, rep, false)
+	s.inStreamError = openAIStreamError(rep)
 	chunk := func(delta obj, finish any) bool {
 		c := obj{
 			{"id", id}, {"object", "chat.completion.chunk"}, {"created", created}, {"model", model},
@@ -380,6 +381,18 @@ func (u *Upstream) openAIChatStream(w http.ResponseWriter, r *http.Request, rep 
 	s.event("", []byte("[DONE]"))
 }
 
+// openAIStreamError is the Chat/Completions in-stream error: a data line whose JSON has a top-level
+// error object (WIRE.md §1.5).
+func openAIStreamError(rep *Reply) func(int) (string, []byte) {
+	return func(int) (string, []byte) {
+		msg := rep.ErrorMessage
+		if msg == "" {
+			msg = "The server had an error while processing your request. Sorry about that!"
+		}
+		return "", encode(obj{{"error", obj{{"message", msg}, {"type", "server_error"}, {"param", nil}, {"code", nil}}}})
+	}
+}
+
 // openAICompletions serves the legacy text_completion API (WIRE.md §1.7).
 func (u *Upstream) openAICompletions(w http.ResponseWriter, r *http.Request) {
 	req, ok := u.parseOpenAI(w, r, "prompt")
@@ -417,6 +430,7 @@ func (u *Upstream) openAICompletions(w http.ResponseWriter, r *http.Request) {
 	}
 	includeUsage := req.StreamOptions != nil && req.StreamOptions.IncludeUsage
 	s := startStream(w, r, &rep, false)
+	s.inStreamError = openAIStreamError(&rep)
 	for _, p := range splitText(rep.Text, rep.StreamChunks) {
 		if !s.event("", encode(chunk(p, nil, false))) {
 			return

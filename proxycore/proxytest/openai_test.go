@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -494,5 +495,43 @@ func BenchmarkOpenAIChatDefault(b *testing.B) {
 		}
 		_, _ = io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
+	}
+}
+
+// BenchmarkOpenAIChatHandler measures the fake's own cost per default chat request, without the
+// network, so proxy benchmarks can subtract it.
+func BenchmarkOpenAIChatHandler(b *testing.B) {
+	u, err := StartOpenAI(WithRecordLimit(-1))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer u.Close()
+	body := []byte(`{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		req := httptest.NewRequest(http.MethodPost, "/v1/chat/completions", bytes.NewReader(body))
+		rec := httptest.NewRecorder()
+		u.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			b.Fatalf("status %d", rec.Code)
+		}
+	}
+}
+
+func BenchmarkOpenAIChatStream(b *testing.B) {
+	u, err := StartOpenAI(WithRecordLimit(-1))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer u.Close()
+	body := []byte(`{"model":"gpt-4o","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hi"}]}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		req := httptest.NewRequest(http.MethodPost, "/v1/chat/completions", bytes.NewReader(body))
+		rec := httptest.NewRecorder()
+		u.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			b.Fatalf("status %d", rec.Code)
+		}
 	}
 }

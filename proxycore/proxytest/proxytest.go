@@ -60,11 +60,19 @@ const (
 type Option func(*config)
 
 type config struct {
-	apiKey   string
-	models   []string
-	basePath string
-	clock    clock.Clock
+	apiKey      string
+	models      []string
+	basePath    string
+	clock       clock.Clock
+	recordLimit int
 }
+
+// defaultRecordLimit bounds how many requests Requests keeps, so long benchmark runs stay small.
+const defaultRecordLimit = 10000
+
+// WithRecordLimit keeps only the n most recent requests for Requests (default 10000); n < 0 turns
+// recording off, which the benchmark binary uses to keep the fake cheap.
+func WithRecordLimit(n int) Option { return func(c *config) { c.recordLimit = n } }
 
 // WithAPIKey makes the fake require the vendor's authentication carrying key: Bearer for OpenAI;
 // x-api-key or Bearer for Anthropic; x-goog-api-key or ?key= for Gemini. A missing or wrong key gets
@@ -133,6 +141,9 @@ type Reply struct {
 	CutAfter int
 	// MalformedAfter > 0 sends invalid JSON as event number MalformedAfter+1 and ends the stream.
 	MalformedAfter int
+	// ErrorAfter > 0 sends the vendor's in-stream error as event number ErrorAfter+1 and ends the
+	// stream: data {"error":…} for Chat and Gemini, event: error for Anthropic and Responses.
+	ErrorAfter int
 	// PauseAfter > 0 waits after this many stream events until Resume is closed or the client goes away.
 	PauseAfter int
 	Resume     <-chan struct{}
@@ -220,7 +231,7 @@ func mustStart(t testing.TB, v vendor, opts []Option) *Upstream {
 }
 
 func start(v vendor, opts []Option) (*Upstream, error) {
-	cfg := config{basePath: "/v1"}
+	cfg := config{basePath: "/v1", recordLimit: defaultRecordLimit}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -281,12 +292,17 @@ func (u *Upstream) SetDefault(r Reply) {
 	clear(u.cache)
 }
 
-// Requests returns a copy of every request received so far, in arrival order.
+// Requests returns a copy of the requests received so far (the most recent WithRecordLimit ones), in
+// arrival order.
 func (u *Upstream) Requests() []Recorded {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	out := make([]Recorded, len(u.reqs))
-	copy(out, u.reqs)
+	reqs := u.reqs
+	if n := u.cfg.recordLimit; n >= 0 && len(reqs) > n {
+		reqs = reqs[len(reqs)-n:]
+	}
+	out := make([]Recorded, len(reqs))
+	copy(out, reqs)
 	return out
 }
 
@@ -337,12 +353,18 @@ func (u *Upstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "reading body", http.StatusBadRequest)
 		return
 	}
-	u.mu.Lock()
-	u.reqs = append(u.reqs, Recorded{
-		Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery,
-		Header: r.Header.Clone(), Body: body,
-	})
-	u.mu.Unlock()
+	if limit := u.cfg.recordLimit; limit >= 0 {
+		rec := Recorded{
+			Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery,
+			Header: r.Header.Clone(), Body: body,
+		}
+		u.mu.Lock()
+		u.reqs = append(u.reqs, rec)
+		if len(u.reqs) >= 2*limit+1 { // trim rarely, so recording stays O(1) amortized
+			u.reqs = append(u.reqs[:0:0], u.reqs[len(u.reqs)-limit:]...)
+		}
+		u.mu.Unlock()
+	}
 	u.hits.Add(1)
 	u.notify()
 	st := &reqState{body: body}

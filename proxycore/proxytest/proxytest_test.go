@@ -12,6 +12,7 @@ import (
 
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
+	"google.golang.org/genai"
 )
 
 func TestCancelMidStreamIsCounted(t *testing.T) {
@@ -255,4 +256,97 @@ func TestWaitHonoursContext(t *testing.T) {
 	if err := u.WaitHits(ctx, 1); !errors.Is(err, context.Canceled) {
 		t.Errorf("err = %v", err)
 	}
+}
+
+func TestRecordLimit(t *testing.T) {
+	tests := []struct {
+		name  string
+		limit int
+		want  []string
+	}{
+		{"keeps the most recent", 2, []string{"m2", "m3"}},
+		{"off", -1, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			u := NewOpenAI(t, WithRecordLimit(tt.limit))
+			c := openAIClient(u, testKey, 0)
+			for _, m := range []string{"m1", "m2", "m3"} {
+				if _, err := c.Chat.Completions.New(context.Background(), chatParams(m)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var got []string
+			for _, r := range u.Requests() {
+				var b struct{ Model string }
+				_ = json.Unmarshal(r.Body, &b)
+				got = append(got, b.Model)
+			}
+			if strings.Join(got, ",") != strings.Join(tt.want, ",") || u.Hits() != 3 {
+				t.Errorf("recorded %v (hits %d), want %v", got, u.Hits(), tt.want)
+			}
+		})
+	}
+}
+
+func TestInStreamErrors(t *testing.T) {
+	rep := Reply{ErrorAfter: 2, ErrorMessage: "boom"}
+	t.Run("openai chat", func(t *testing.T) {
+		u := NewOpenAI(t)
+		u.Enqueue(rep)
+		c := openAIClient(u, testKey, 0)
+		st := c.Chat.Completions.NewStreaming(context.Background(), chatParams("m"))
+		n := 0
+		for st.Next() {
+			n++
+		}
+		if n != 2 || st.Err() == nil || !strings.Contains(st.Err().Error(), "boom") {
+			t.Errorf("%d chunks, err %v", n, st.Err())
+		}
+	})
+	t.Run("responses", func(t *testing.T) {
+		u := NewOpenAI(t)
+		u.Enqueue(rep)
+		c := openAIClient(u, testKey, 0)
+		st := c.Responses.NewStreaming(context.Background(), respParams("m"))
+		var types []string
+		var last string
+		for st.Next() {
+			ev := st.Current()
+			types = append(types, ev.Type)
+			last = ev.Message
+		}
+		if st.Err() != nil || len(types) != 3 || types[2] != "error" || last != "boom" {
+			t.Errorf("events %v message %q err %v", types, last, st.Err())
+		}
+	})
+	t.Run("anthropic", func(t *testing.T) {
+		u := NewAnthropic(t)
+		u.Enqueue(rep)
+		c := anthropicClient(u, testKey)
+		st := c.Messages.NewStreaming(context.Background(), msgParams("m"))
+		for st.Next() {
+		}
+		if st.Err() == nil || !strings.Contains(st.Err().Error(), "boom") {
+			t.Errorf("err %v", st.Err())
+		}
+	})
+	t.Run("gemini", func(t *testing.T) {
+		u := NewGemini(t)
+		u.Enqueue(rep)
+		c := geminiClient(t, u, testKey)
+		n := 0
+		var streamErr error
+		for _, err := range c.Models.GenerateContentStream(context.Background(), "g", genai.Text("hi"), nil) {
+			if err != nil {
+				streamErr = err
+				break
+			}
+			n++
+		}
+		var apiErr genai.APIError
+		if n != 2 || !errors.As(streamErr, &apiErr) || apiErr.Code != 500 || apiErr.Message != "boom" {
+			t.Errorf("%d chunks, err %v", n, streamErr)
+		}
+	})
 }

@@ -180,6 +180,14 @@ func (run *respRun) output() []any {
 func (run *respRun) stream(w http.ResponseWriter, r *http.Request) {
 	rep := run.rep
 	s := startStream(w, r, rep, false)
+	s.inStreamError = func(n int) (string, []byte) {
+		// WIRE.md §2.4: an error event carries code, message, param (and sequence_number).
+		msg := rep.ErrorMessage
+		if msg == "" {
+			msg = "The server had an error while processing your request. Sorry about that!"
+		}
+		return "error", encode(obj{{"type", "error"}, {"code", "server_error"}, {"message", msg}, {"param", nil}, {"sequence_number", n}})
+	}
 	seq := 0
 	ev := func(typ string, body obj) bool {
 		b := encode(append(append(obj{{"type", typ}}, body...), kv{"sequence_number", seq}))

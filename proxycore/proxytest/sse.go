@@ -19,6 +19,9 @@ type stream struct {
 	paused bool
 	done   bool
 	array  bool // Gemini without alt=sse: a JSON array streamed element by element (WIRE.md §4.4)
+	// inStreamError builds the vendor's in-stream error event for Reply.ErrorAfter; it gets the
+	// number of events already written and returns the event name ("" for data-only) and data.
+	inStreamError func(n int) (string, []byte)
 }
 
 // startStream writes the 200 header for an event stream. Extra headers must already be set on w.
@@ -68,6 +71,10 @@ func (s *stream) event(name string, data []byte) bool {
 	}
 	if r.MalformedAfter > 0 && s.n == r.MalformedAfter {
 		data = []byte(`{"malformed": tru`)
+		s.done = true
+	}
+	if r.ErrorAfter > 0 && s.n == r.ErrorAfter && s.inStreamError != nil {
+		name, data = s.inStreamError(s.n)
 		s.done = true
 	}
 	buf := make([]byte, 0, len(name)+len(data)+24)
