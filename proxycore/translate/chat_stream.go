@@ -20,6 +20,7 @@ const (
 // chatStreamDecoder decodes chat.completion.chunk events (WIRE.md §1.5). Chat has no block boundaries,
 // so it opens and closes canonical blocks whenever the kind of delta changes.
 type chatStreamDecoder struct {
+	slowOnly bool // tests: disable the fast path to compare both
 	started  bool
 	finished bool
 	done     bool
@@ -132,8 +133,10 @@ func (d *chatStreamDecoder) Decode(dst []llm.Event, event string, data []byte) (
 	if !json.Valid(data) {
 		return dst, fmt.Errorf("decoding chat stream chunk: invalid JSON")
 	}
-	if out, ok := d.fast(dst, data); ok {
-		return out, nil
+	if !d.slowOnly {
+		if out, ok := d.fast(dst, data); ok {
+			return out, nil
+		}
 	}
 	ch := &d.chunk
 	*ch = chatChunk{}

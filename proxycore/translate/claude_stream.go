@@ -9,6 +9,7 @@ import (
 
 // claudeStreamDecoder decodes Anthropic Messages stream events (WIRE.md §3.5).
 type claudeStreamDecoder struct {
+	slowOnly bool // tests: disable the fast path to compare both
 	ev      claudeStreamEvent
 	idx     map[int]int // Anthropic block index -> canonical block index; absent = ignored block
 	next    int
@@ -91,8 +92,10 @@ func (d *claudeStreamDecoder) Decode(dst []llm.Event, event string, data []byte)
 	if !json.Valid(data) {
 		return dst, fmt.Errorf("decoding messages stream event %q: invalid JSON", event)
 	}
-	if out, ok := d.fast(dst, data); ok {
-		return out, nil
+	if !d.slowOnly {
+		if out, ok := d.fast(dst, data); ok {
+			return out, nil
+		}
 	}
 	ev := &d.ev
 	*ev = claudeStreamEvent{}

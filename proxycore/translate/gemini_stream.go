@@ -3,6 +3,7 @@ package translate
 import (
 	"encoding/json"
 	"fmt"
+	"unicode/utf8"
 
 	"github.com/cliproxy/cliproxy/proxycore/llm"
 )
@@ -10,6 +11,7 @@ import (
 // geminiStreamDecoder decodes streamGenerateContent?alt=sse chunks (WIRE.md §4.4): each chunk carries
 // new parts only, function calls arrive whole, and the last chunk carries finishReason.
 type geminiStreamDecoder struct {
+	slowOnly bool // tests: disable the fast path to compare both
 	c        *geminiCodec
 	chunk    geminiResponse
 	started  bool
@@ -58,7 +60,7 @@ func (d *geminiStreamDecoder) fast(dst []llm.Event, data []byte) ([]llm.Event, b
 		objEach(p, func(k, v []byte) bool {
 			switch string(k) {
 			case `"text"`:
-				simple = len(v) > 0 && v[0] == '"'
+				simple = len(v) > 0 && v[0] == '"' && utf8.Valid(v)
 			case `"thought"`:
 			default:
 				simple = false
@@ -110,8 +112,10 @@ func (d *geminiStreamDecoder) Decode(dst []llm.Event, event string, data []byte)
 	if !json.Valid(data) {
 		return dst, fmt.Errorf("decoding gemini stream chunk: invalid JSON")
 	}
-	if out, ok := d.fast(dst, data); ok {
-		return out, nil
+	if !d.slowOnly {
+		if out, ok := d.fast(dst, data); ok {
+			return out, nil
+		}
 	}
 	ch := &d.chunk
 	*ch = geminiResponse{}
@@ -172,7 +176,10 @@ func (d *geminiStreamDecoder) part(dst []llm.Event, p *geminiPart) []llm.Event {
 			dst = append(dst, llm.Event{Type: llm.EventThinkingDelta, Index: d.openIdx, Text: *p.Text})
 		}
 	case p.Text != nil:
-		if *p.Text == "" && p.ThoughtSignature != "" && d.open != blockNone {
+		if *p.Text == "" && p.ThoughtSignature == "" {
+			return dst // an empty text part carries nothing
+		}
+		if *p.Text == "" && d.open != blockNone {
 			break // an empty part that only carries a signature belongs to the open block
 		}
 		dst = d.openBlock(dst, blockText)

@@ -96,6 +96,9 @@ func rawString(v []byte, scratch *[]byte) (string, bool) {
 			break
 		}
 	}
+	if !utf8.Valid(s) {
+		return "", false // let encoding/json apply its U+FFFD replacement
+	}
 	if !esc {
 		return string(s), true
 	}

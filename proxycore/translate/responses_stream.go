@@ -9,6 +9,7 @@ import (
 
 // responsesStreamDecoder decodes Responses stream events (WIRE.md §2.4) keyed by output_index.
 type responsesStreamDecoder struct {
+	slowOnly bool // tests: disable the fast path to compare both
 	ev       responsesStreamEvent
 	started  bool
 	done     bool
@@ -85,8 +86,10 @@ func (d *responsesStreamDecoder) Decode(dst []llm.Event, event string, data []by
 	if !json.Valid(data) {
 		return dst, fmt.Errorf("decoding responses stream event %q: invalid JSON", event)
 	}
-	if out, ok := d.fast(dst, data); ok {
-		return out, nil
+	if !d.slowOnly {
+		if out, ok := d.fast(dst, data); ok {
+			return out, nil
+		}
 	}
 	ev := &d.ev
 	*ev = responsesStreamEvent{}
