@@ -10,13 +10,13 @@ import (
 // claudeStreamDecoder decodes Anthropic Messages stream events (WIRE.md §3.5).
 type claudeStreamDecoder struct {
 	slowOnly bool // tests: disable the fast path to compare both
-	ev      claudeStreamEvent
-	idx     map[int]int // Anthropic block index -> canonical block index; absent = ignored block
-	next    int
-	usage   claudeUsage
-	stopped bool
-	finish  bool
-	scratch []byte
+	ev       claudeStreamEvent
+	idx      map[int]int // Anthropic block index -> canonical block index; absent = ignored block
+	next     int
+	usage    claudeUsage
+	stopped  bool
+	finish   bool
+	scratch  []byte
 }
 
 type claudeStreamEvent struct {
