@@ -39,6 +39,7 @@ type chatChunk struct {
 	ID      string `json:"id"`
 	Model   string `json:"model"`
 	Choices []struct {
+		Index int `json:"index"`
 		Delta struct {
 			Content          *string        `json:"content"`
 			ReasoningContent *string        `json:"reasoning_content"`
@@ -79,7 +80,7 @@ func (d *chatStreamDecoder) fast(dst []llm.Event, data []byte) ([]llm.Event, boo
 		return dst, false
 	}
 	choice := arrayFirst(objGet(data, "choices"))
-	if choice == nil || !isNull(objGet(choice, "finish_reason")) {
+	if idx := objGet(choice, "index"); choice == nil || idx != nil && string(idx) != "0" || !isNull(objGet(choice, "finish_reason")) {
 		return dst, false
 	}
 	var content, reasoning []byte
@@ -154,7 +155,8 @@ func (d *chatStreamDecoder) Decode(dst []llm.Event, event string, data []byte) (
 		d.started = true
 		dst = append(dst, llm.Event{Type: llm.EventMessageStart, ID: ch.ID, Model: ch.Model})
 	}
-	if len(ch.Choices) > 0 {
+	// Only choice 0 is translated; other choices (n > 1) have no place in single-answer formats.
+	if len(ch.Choices) > 0 && ch.Choices[0].Index == 0 {
 		c := &ch.Choices[0]
 		if r := c.Delta.ReasoningContent; r != nil && *r != "" {
 			dst = d.openBlock(dst, blockThinking)

@@ -72,19 +72,6 @@ func (d *geminiStreamDecoder) fast(dst []llm.Event, data []byte) ([]llm.Event, b
 	if !simple {
 		return dst, false
 	}
-	arrayEach(parts, func(p []byte) bool {
-		text, _ := rawString(objGet(p, "text"), &d.scratch) // checked above; valid JSON escapes always decode
-		if string(objGet(p, "thought")) == "true" {
-			dst = d.openBlock(dst, blockThinking)
-			if text != "" {
-				dst = append(dst, llm.Event{Type: llm.EventThinkingDelta, Index: d.openIdx, Text: text})
-			}
-		} else if text != "" {
-			dst = d.openBlock(dst, blockText)
-			dst = append(dst, llm.Event{Type: llm.EventTextDelta, Index: d.openIdx, Text: text})
-		}
-		return true
-	})
 	if um := objGet(data, "usageMetadata"); um != nil {
 		var u geminiUsage
 		objEach(um, func(k, v []byte) bool {
@@ -105,6 +92,19 @@ func (d *geminiStreamDecoder) fast(dst []llm.Event, data []byte) ([]llm.Event, b
 		})
 		dst = append(dst, llm.Event{Type: llm.EventUsage, Usage: u.canonical()})
 	}
+	arrayEach(parts, func(p []byte) bool {
+		text, _ := rawString(objGet(p, "text"), &d.scratch) // checked above; valid JSON escapes always decode
+		if string(objGet(p, "thought")) == "true" {
+			dst = d.openBlock(dst, blockThinking)
+			if text != "" {
+				dst = append(dst, llm.Event{Type: llm.EventThinkingDelta, Index: d.openIdx, Text: text})
+			}
+		} else if text != "" {
+			dst = d.openBlock(dst, blockText)
+			dst = append(dst, llm.Event{Type: llm.EventTextDelta, Index: d.openIdx, Text: text})
+		}
+		return true
+	})
 	return dst, true
 }
 
@@ -137,6 +137,10 @@ func (d *geminiStreamDecoder) Decode(dst []llm.Event, event string, data []byte)
 		d.started = true
 		dst = append(dst, llm.Event{Type: llm.EventMessageStart, ID: ch.ResponseID, Model: ch.ModelVersion})
 	}
+	// Usage goes first so that encoders which open the message lazily can report the prompt size.
+	if ch.UsageMetadata != nil {
+		dst = append(dst, llm.Event{Type: llm.EventUsage, Usage: ch.UsageMetadata.canonical()})
+	}
 	if len(ch.Candidates) > 0 {
 		cand := &ch.Candidates[0]
 		if cand.Content != nil {
@@ -152,9 +156,6 @@ func (d *geminiStreamDecoder) Decode(dst []llm.Event, event string, data []byte)
 	} else if ch.PromptFeedback != nil && ch.PromptFeedback.BlockReason != "" {
 		d.finished = true
 		d.finish = llm.FinishContentFilter
-	}
-	if ch.UsageMetadata != nil {
-		dst = append(dst, llm.Event{Type: llm.EventUsage, Usage: ch.UsageMetadata.canonical()})
 	}
 	return dst, nil
 }

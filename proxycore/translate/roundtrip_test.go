@@ -90,3 +90,30 @@ func TestSignaturesSurviveForeignClients(t *testing.T) {
 		}
 	})
 }
+
+func TestClaudeMessageStartCarriesPromptTokens(t *testing.T) {
+	reg := testRegistry()
+	out := string(pumpStream(t, reg.Codec(llm.FormatGemini).NewStreamDecoder(),
+		reg.Codec(llm.FormatClaude).NewStreamEncoder(&llm.Request{Model: "m"}), geminiTextStream(2)))
+	start, _, _ := strings.Cut(out, "event: content_block_start")
+	if !strings.Contains(start, `"input_tokens":10`) {
+		t.Fatalf("message_start lacks the prompt size:\n%s", start)
+	}
+}
+
+func TestChatDecoderIgnoresOtherChoices(t *testing.T) {
+	body := []byte("data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"A\"}}]}\n\n" +
+		"data: {\"id\":\"c\",\"choices\":[{\"index\":1,\"delta\":{\"content\":\"B\"}}]}\n\n" +
+		"data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n")
+	evs, errText := decodeAll(testRegistry().Codec(llm.FormatOpenAIChat).NewStreamDecoder(), body)
+	var text string
+	for _, e := range evs {
+		if e.Type == llm.EventTextDelta {
+			text += e.Text
+		}
+	}
+	if text != "A" || errText != "" {
+		t.Fatalf("text %q err %q", text, errText)
+	}
+	checkFastMatchesSlow(t, llm.FormatOpenAIChat, body)
+}
