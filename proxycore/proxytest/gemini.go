@@ -16,20 +16,9 @@ import (
 // defaultGeminiModels is the catalog GET /v1beta/models lists when WithModels is not used.
 var defaultGeminiModels = []string{"gemini-2.5-flash", "gemini-2.5-pro", "gemini-3-pro-preview"}
 
-// geminiTopLevel lists the GenerateContentRequest fields; proto-JSON accepts both spellings
-// (WIRE.md §4.1). Anything else is rejected with "Unknown name".
-var geminiTopLevel = map[string]bool{
-	"model": true, "contents": true, "systemInstruction": true, "system_instruction": true,
-	"tools": true, "toolConfig": true, "tool_config": true, "safetySettings": true, "safety_settings": true,
-	"generationConfig": true, "generation_config": true, "cachedContent": true, "cached_content": true,
-}
-
-// geminiCountTopLevel lists the countTokens request fields (WIRE.md §4.6).
-var geminiCountTopLevel = map[string]bool{
-	"contents": true, "generateContentRequest": true, "generate_content_request": true,
-}
-
 func (u *Upstream) routeGemini() {
+	u.geminiReq = geminiRequestShape()
+	u.geminiCount = geminiCountShape(u.geminiReq)
 	for _, v := range []string{"/v1beta", "/v1"} {
 		u.mux.HandleFunc("POST "+v+"/models/{rest...}", u.geminiAuth(u.geminiPost))
 		u.mux.HandleFunc("GET "+v+"/models", u.geminiAuth(u.geminiModels))
@@ -163,7 +152,7 @@ func (u *Upstream) geminiPost(w http.ResponseWriter, r *http.Request) {
 	case "streamGenerateContent":
 		u.geminiGenerate(w, r, model, true)
 	case "countTokens":
-		u.geminiCount(w, r, model)
+		u.geminiCountTokens(w, r, model)
 	default:
 		writeGeminiError(w, http.StatusNotFound, "NOT_FOUND",
 			fmt.Sprintf("models/%s is not found for API version v1beta, or is not supported for %s. Call ListModels to see the list of available models and their supported methods.", model, method), nil)
@@ -172,19 +161,16 @@ func (u *Upstream) geminiPost(w http.ResponseWriter, r *http.Request) {
 
 // parseGemini validates the body's top-level names against allowed and checks the model; it writes
 // the 400/404 itself and returns false.
-func (u *Upstream) parseGemini(w http.ResponseWriter, r *http.Request, model, method string, allowed map[string]bool) (map[string]json.RawMessage, bool) {
+func (u *Upstream) parseGemini(w http.ResponseWriter, r *http.Request, model, method string, shape *message) (map[string]json.RawMessage, bool) {
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(bodyOf(r), &top); err != nil {
 		msg := "Invalid JSON payload received. Unexpected token."
 		writeGeminiError(w, http.StatusBadRequest, "INVALID_ARGUMENT", msg, badRequest(msg))
 		return nil, false
 	}
-	for name := range top {
-		if !allowed[name] {
-			msg := fmt.Sprintf("Invalid JSON payload received. Unknown name %q: Cannot find field.", name)
-			writeGeminiError(w, http.StatusBadRequest, "INVALID_ARGUMENT", msg, badRequest(msg))
-			return nil, false
-		}
+	if msg := checkFields(shape, bodyOf(r), ""); msg != "" {
+		writeGeminiError(w, http.StatusBadRequest, "INVALID_ARGUMENT", msg, badRequest(msg))
+		return nil, false
 	}
 	if !u.modelAllowed(model) {
 		writeGeminiError(w, http.StatusNotFound, "NOT_FOUND",
@@ -267,7 +253,7 @@ func (u *Upstream) geminiGenerate(w http.ResponseWriter, r *http.Request, model 
 	if streaming {
 		method = "streamGenerateContent"
 	}
-	top, ok := u.parseGemini(w, r, model, method, geminiTopLevel)
+	top, ok := u.parseGemini(w, r, model, method, u.geminiReq)
 	if !ok {
 		return
 	}
@@ -392,8 +378,8 @@ func (u *Upstream) geminiStream(w http.ResponseWriter, r *http.Request, rep *Rep
 }
 
 // geminiCount answers countTokens with the reply's InputTokens (WIRE.md §4.6).
-func (u *Upstream) geminiCount(w http.ResponseWriter, r *http.Request, model string) {
-	if _, ok := u.parseGemini(w, r, model, "countTokens", geminiCountTopLevel); !ok {
+func (u *Upstream) geminiCountTokens(w http.ResponseWriter, r *http.Request, model string) {
+	if _, ok := u.parseGemini(w, r, model, "countTokens", u.geminiCount); !ok {
 		return
 	}
 	rep, _, ok := u.begin(w, r, model, func(rep *Reply) { u.geminiReplyError(w, rep, model) })

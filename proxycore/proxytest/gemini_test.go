@@ -284,3 +284,99 @@ func TestGeminiCountTokensAndModels(t *testing.T) {
 		t.Errorf("countTokens body = %s", u.Requests()[0].Body)
 	}
 }
+
+func TestGeminiAcceptsWhatTheSDKSends(t *testing.T) {
+	u := NewGemini(t)
+	c := geminiClient(t, u, testKey)
+	budget := int32(1024)
+	temp := float32(0.2)
+	cfg := &genai.GenerateContentConfig{
+		SystemInstruction: genai.NewContentFromText("be brief", genai.RoleUser),
+		Temperature:       &temp,
+		MaxOutputTokens:   100,
+		StopSequences:     []string{"END"},
+		ResponseMIMEType:  "text/plain",
+		ThinkingConfig:    &genai.ThinkingConfig{IncludeThoughts: true, ThinkingBudget: &budget},
+		SafetySettings:    []*genai.SafetySetting{{Category: genai.HarmCategoryHarassment, Threshold: genai.HarmBlockThresholdBlockNone}},
+		Tools: []*genai.Tool{{FunctionDeclarations: []*genai.FunctionDeclaration{
+			{Name: "weather", Description: "d", Parameters: &genai.Schema{
+				Type: genai.TypeObject, Required: []string{"city"},
+				Properties: map[string]*genai.Schema{
+					"city": {Type: genai.TypeString, Description: "c"},
+					"days": {Type: genai.TypeArray, Items: &genai.Schema{Type: genai.TypeInteger}},
+				},
+			}},
+			{Name: "raw", ParametersJsonSchema: map[string]any{"type": "object", "additionalProperties": false, "$schema": "x"}},
+		}}},
+		ToolConfig: &genai.ToolConfig{FunctionCallingConfig: &genai.FunctionCallingConfig{
+			Mode: genai.FunctionCallingConfigModeAny, AllowedFunctionNames: []string{"weather"},
+		}},
+	}
+	contents := []*genai.Content{
+		genai.NewContentFromText("hi", genai.RoleUser),
+		{Role: genai.RoleModel, Parts: []*genai.Part{{FunctionCall: &genai.FunctionCall{Name: "weather", Args: map[string]any{"city": "x"}}, ThoughtSignature: []byte("sig")}}},
+		{Role: genai.RoleUser, Parts: []*genai.Part{genai.NewPartFromFunctionResponse("weather", map[string]any{"output": "sunny"})}},
+	}
+	if _, err := c.Models.GenerateContent(context.Background(), "g", contents, cfg); err != nil {
+		t.Fatalf("rich SDK request rejected: %v\n%s", err, u.Requests()[0].Body)
+	}
+}
+
+func TestGeminiUnknownNamesAtDepth(t *testing.T) {
+	u := NewGemini(t)
+	const tool = `{"contents":[{"role":"user","parts":[{"text":"x"}]}],"tools":[{"functionDeclarations":[{"name":"f","parameters":%s}]}]}`
+	tests := []struct {
+		name string
+		body string
+		want string // "" means accepted
+	}{
+		{"additionalProperties in parameters",
+			strings.Replace(tool, "%s", `{"type":"object","additionalProperties":false,"properties":{}}`, 1),
+			`Invalid JSON payload received. Unknown name "additionalProperties" at 'tools[0].function_declarations[0].parameters': Cannot find field.`},
+		{"keyword inside a property",
+			strings.Replace(tool, "%s", `{"type":"object","properties":{"a":{"type":"string"},"b":{"type":"number","exclusiveMinimum":0}}}`, 1),
+			`Invalid JSON payload received. Unknown name "exclusiveMinimum" at 'tools[0].function_declarations[0].parameters.properties[1].value': Cannot find field.`},
+		{"type as a list",
+			strings.Replace(tool, "%s", `{"type":"object","properties":{"a":{"type":["string","null"]}}}`, 1),
+			`Invalid JSON payload received. Unknown name "type" at 'tools[0].function_declarations[0].parameters.properties[0].value': Proto field is not repeating, cannot start list.`},
+		{"items keyword",
+			strings.Replace(tool, "%s", `{"type":"array","items":{"type":"string","const":"x"}}`, 1),
+			`Invalid JSON payload received. Unknown name "const" at 'tools[0].function_declarations[0].parameters.items': Cannot find field.`},
+		{"clean schema accepted",
+			strings.Replace(tool, "%s", `{"type":"OBJECT","properties":{"a":{"type":"STRING","enum":["x","y"],"nullable":true}},"required":["a"]}`, 1), ""},
+		{"generationConfig field",
+			`{"contents":[{"parts":[{"text":"x"}]}],"generationConfig":{"maxOutputTokens":5,"max_tokens":5}}`,
+			`Invalid JSON payload received. Unknown name "max_tokens" at 'generation_config': Cannot find field.`},
+		{"part field",
+			`{"contents":[{"role":"user","parts":[{"text":"x"},{"image_url":"u"}]}]}`,
+			`Invalid JSON payload received. Unknown name "image_url" at 'contents[0].parts[1]': Cannot find field.`},
+		{"snake_case accepted",
+			`{"contents":[{"parts":[{"text":"x"}]}],"system_instruction":{"parts":[{"text":"s"}]},"generation_config":{"max_output_tokens":5,"thinking_config":{"include_thoughts":true}}}`, ""},
+		{"free-form args accepted",
+			`{"contents":[{"role":"model","parts":[{"functionCall":{"name":"f","args":{"anything":{"nested":[1]}}},"thoughtSignature":"c2ln"}]}]}`, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, err := http.Post(u.URL+"/v1beta/models/g:generateContent", "application/json", strings.NewReader(tt.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var body struct {
+				Error *genai.APIError `json:"error"`
+			}
+			if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+				t.Fatal(err)
+			}
+			if tt.want == "" {
+				if resp.StatusCode != 200 {
+					t.Fatalf("rejected: %+v", body.Error)
+				}
+				return
+			}
+			if resp.StatusCode != 400 || body.Error == nil || body.Error.Status != "INVALID_ARGUMENT" || body.Error.Message != tt.want {
+				t.Errorf("status %d error %+v\nwant message %s", resp.StatusCode, body.Error, tt.want)
+			}
+		})
+	}
+}

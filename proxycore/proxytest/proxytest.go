@@ -177,6 +177,9 @@ type Upstream struct {
 	mux     *http.ServeMux
 	stop    context.CancelFunc
 
+	geminiReq   *message // GenerateContentRequest field tree (read-only after start)
+	geminiCount *message // CountTokensRequest field tree (read-only after start)
+
 	hits     atomic.Int64
 	canceled atomic.Int64
 	seq      atomic.Int64 // id counter

@@ -350,3 +350,16 @@ func TestInStreamErrors(t *testing.T) {
 		}
 	})
 }
+
+func FuzzGeminiFieldCheck(f *testing.F) {
+	f.Add([]byte(`{"contents":[{"parts":[{"text":"x"}]}],"tools":[{"functionDeclarations":[{"name":"f","parameters":{"type":"object","properties":{"a":{"type":["x"]}}}}]}]}`))
+	f.Add([]byte(`{"generation_config":{"x":1}}`))
+	f.Add([]byte(`[1,2]`))
+	shape := geminiRequestShape()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		msg := checkFields(shape, data, "")
+		if msg != "" && !strings.HasPrefix(msg, "Invalid JSON payload received. Unknown name ") {
+			t.Fatalf("unexpected message %q", msg)
+		}
+	})
+}
