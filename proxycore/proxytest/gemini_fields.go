@@ -20,12 +20,12 @@ import (
 type fieldKind int
 
 const (
-	kScalar    fieldKind = iota // singular scalar or enum: a list is rejected
-	kRepeated                   // repeated scalar: anything goes
-	kMessage                    // singular message: an object checked against its fields
-	kRepMsg                     // repeated message: a list of objects (or one object)
-	kMap                        // map<string, message>: every value checked against the message
-	kAny                        // google.protobuf.Struct / Value: free-form
+	kScalar   fieldKind = iota // singular scalar or enum: a list is rejected
+	kRepeated                  // repeated scalar: anything goes
+	kMessage                   // singular message: an object checked against its fields
+	kRepMsg                    // repeated message: a list of objects (or one object)
+	kMap                       // map<string, message>: every value checked against the message
+	kAny                       // google.protobuf.Struct / Value: free-form
 )
 
 // field is one proto field; msg is set for message, repeated-message and map kinds.
