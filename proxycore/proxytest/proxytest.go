@@ -65,7 +65,12 @@ type config struct {
 	basePath    string
 	clock       clock.Clock
 	recordLimit int
+	addr        string
 }
+
+// WithListenAddr sets the listen address (default "127.0.0.1:0", a free loopback port), e.g. for
+// a benchmark that needs a fixed port.
+func WithListenAddr(addr string) Option { return func(c *config) { c.addr = addr } }
 
 // defaultRecordLimit bounds how many requests Requests keeps, so long benchmark runs stay small.
 const defaultRecordLimit = 10000
@@ -234,13 +239,13 @@ func mustStart(t testing.TB, v vendor, opts []Option) *Upstream {
 }
 
 func start(v vendor, opts []Option) (*Upstream, error) {
-	cfg := config{basePath: "/v1", recordLimit: defaultRecordLimit}
+	cfg := config{basePath: "/v1", recordLimit: defaultRecordLimit, addr: "127.0.0.1:0"}
 	for _, o := range opts {
 		o(&cfg)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
-		return nil, fmt.Errorf("listening on loopback: %w", err)
+		return nil, fmt.Errorf("listening on %s: %w", cfg.addr, err)
 	}
 	base, stop := context.WithCancel(context.Background())
 	u := &Upstream{

@@ -363,3 +363,26 @@ func FuzzGeminiFieldCheck(f *testing.F) {
 		}
 	})
 }
+
+func TestBasePathVariants(t *testing.T) {
+	tests := []struct {
+		name, base, path string
+	}{
+		{"copilot style, no prefix", "", "/chat/completions"},
+		{"codex style", "/backend-api/codex", "/backend-api/codex/responses"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			u := NewOpenAICompatible(t, WithBasePath(tt.base))
+			body := `{"model":"m","input":"x","messages":[{"role":"user","content":"x"}]}`
+			resp, err := http.Post(u.URL+tt.path, "application/json", strings.NewReader(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Errorf("status %d", resp.StatusCode)
+			}
+		})
+	}
+}
