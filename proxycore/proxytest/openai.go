@@ -28,6 +28,13 @@ const (
 var defaultOpenAIModels = []string{"gpt-4o", "gpt-4o-mini", "gpt-4.1", "o3", "text-embedding-3-small"}
 
 func (u *Upstream) routeOpenAI() {
+	u.okHeaders = http.Header{}
+	for _, kv := range [][2]string{
+		{"x-ratelimit-limit-requests", "500"}, {"x-ratelimit-remaining-requests", "499"}, {"x-ratelimit-reset-requests", "120ms"},
+		{"x-ratelimit-limit-tokens", "30000"}, {"x-ratelimit-remaining-tokens", "499"}, {"x-ratelimit-reset-tokens", "120ms"},
+	} {
+		u.okHeaders.Set(kv[0], kv[1])
+	}
 	base := strings.TrimSuffix(u.cfg.basePath, "/")
 	u.mux.HandleFunc("POST "+base+"/chat/completions", u.openAIAuth(u.openAIChat))
 	u.mux.HandleFunc("POST "+base+"/completions", u.openAIAuth(u.openAICompletions))
@@ -114,8 +121,19 @@ func (u *Upstream) openAIReplyError(w http.ResponseWriter, rep *Reply, model str
 }
 
 // openAIRateHeaders sets x-ratelimit-* (reset values are Go-style durations) and, with RetryAfter,
-// retry-after (seconds) and retry-after-ms (WIRE.md §1.6).
+// retry-after (seconds) and retry-after-ms (WIRE.md §1.6). On success, headers the reply scripted
+// through Reply.Headers win.
 func (u *Upstream) openAIRateHeaders(h http.Header, rep *Reply) {
+	if rep.RetryAfter == 0 && rep.Status != http.StatusTooManyRequests {
+		// The common case: share precomputed, never-mutated values (one-element slices, so a later
+		// Header.Add reallocates instead of writing into them).
+		for k, v := range u.okHeaders {
+			if _, scripted := h[k]; !scripted {
+				h[k] = v
+			}
+		}
+		return
+	}
 	remaining, reset := "499", "120ms"
 	if rep.Status == http.StatusTooManyRequests {
 		remaining = "0"
@@ -225,10 +243,10 @@ func (u *Upstream) openAIChat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h := w.Header()
+	u.openAIRateHeaders(h, &rep)
 	h.Set("openai-version", "2020-10-01")
 	h.Set("openai-processing-ms", "1")
 	h.Set("x-request-id", "req_fake")
-	u.openAIRateHeaders(h, &rep)
 	if req.Stream {
 		u.openAIChatStream(w, r, &rep, model, req)
 		return

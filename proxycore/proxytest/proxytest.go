@@ -190,8 +190,9 @@ type Upstream struct {
 	mux     *http.ServeMux
 	stop    context.CancelFunc
 
-	geminiReq   *message // GenerateContentRequest field tree (read-only after start)
-	geminiCount *message // CountTokensRequest field tree (read-only after start)
+	geminiReq   *message    // GenerateContentRequest field tree (read-only after start)
+	geminiCount *message    // CountTokensRequest field tree (read-only after start)
+	okHeaders   http.Header // OpenAI success rate-limit headers (read-only after start)
 
 	hits     atomic.Int64
 	canceled atomic.Int64

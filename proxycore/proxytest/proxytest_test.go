@@ -386,3 +386,20 @@ func TestBasePathVariants(t *testing.T) {
 		})
 	}
 }
+
+func TestScriptedHeadersOverrideRateLimitHeaders(t *testing.T) {
+	u := NewOpenAI(t)
+	u.Enqueue(Reply{Headers: http.Header{"X-Ratelimit-Remaining-Requests": {"7"}}})
+	resp, err := http.Post(u.URL+"/v1/chat/completions", "application/json",
+		strings.NewReader(`{"model":"m","messages":[{"role":"user","content":"x"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got := resp.Header.Values("x-ratelimit-remaining-requests"); len(got) != 1 || got[0] != "7" {
+		t.Errorf("x-ratelimit-remaining-requests = %v", got)
+	}
+	if resp.Header.Get("x-ratelimit-limit-requests") != "500" {
+		t.Errorf("headers = %v", resp.Header)
+	}
+}
