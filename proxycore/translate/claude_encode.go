@@ -92,7 +92,7 @@ func (c *claudeCodec) EncodeRequest(req *llm.Request) ([]byte, error) {
 		out["tools"] = ts
 	}
 	thinkingBudget := reasoningBudget(req.Reasoning)
-	adaptive := req.Reasoning != nil && req.Reasoning.Adaptive && req.SourceFormat == llm.FormatClaude
+	adaptive := req.Reasoning != nil && req.Reasoning.Adaptive && req.SourceFormat == llm.FormatClaude && req.Reasoning.Effort != "none"
 	if thinkingBudget != 0 && !adaptive && lastAssistantNeedsThinking(req) {
 		// With thinking on, Anthropic requires the last assistant turn of a tool loop to start with a
 		// signed thinking block; a history from another vendor cannot have one, and signatures are never

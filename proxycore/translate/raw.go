@@ -233,9 +233,9 @@ func ApplyModelSuffix(req *llm.Request) {
 	case effort != "":
 		r.Effort, r.BudgetTokens = effort, nil
 	case budget == 0:
-		r.Effort, r.BudgetTokens = "none", nil
+		r.Effort, r.BudgetTokens, r.Adaptive = "none", nil, false
 	default:
-		r.Effort, r.BudgetTokens = "", ptr(budget)
+		r.Effort, r.BudgetTokens, r.Adaptive = "", ptr(budget), false // an explicit budget replaces adaptive
 	}
 	switch {
 	case r.Effort == "none":

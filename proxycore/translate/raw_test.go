@@ -3,6 +3,7 @@ package translate
 import (
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/cliproxy/cliproxy/proxycore/llm"
@@ -98,6 +99,12 @@ func TestModelSuffix(t *testing.T) {
 	ApplyModelSuffix(req)
 	if req.Reasoning.Effort != "none" || req.Reasoning.IncludeThoughts {
 		t.Fatalf("budget 0: %+v", req.Reasoning)
+	}
+	req = &llm.Request{Model: "c(0)", SourceFormat: llm.FormatClaude, Reasoning: &llm.Reasoning{Adaptive: true}}
+	ApplyModelSuffix(req)
+	body, err := testRegistry().Codec(llm.FormatClaude).EncodeRequest(req)
+	if err != nil || strings.Contains(string(body), "thinking") {
+		t.Fatalf("suffix (0) on adaptive thinking: %s %v", body, err)
 	}
 	req = &llm.Request{Model: "c(4096)"}
 	ApplyModelSuffix(req)
