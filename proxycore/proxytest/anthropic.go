@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -129,6 +130,37 @@ func (u *Upstream) anthropicReplyError(w http.ResponseWriter, rep *Reply) {
 	writeAnthropicError(w, rep.Status, typ, msg)
 }
 
+// anthropicMessageFields lists the top-level Messages fields: the union of anthropic-sdk-go v2.15.0
+// MessageNewParams and BetaMessageNewParams, plus stream and the 2023-06-01 sampling fields
+// (WIRE.md §3.1). Anything else is rejected, as the API rejects extra inputs.
+var anthropicMessageFields = []string{"model", "max_tokens", "messages", "system", "stream", "stop_sequences",
+	"metadata", "tools", "tool_choice", "thinking", "output_config", "output_format", "service_tier",
+	"cache_control", "container", "inference_geo", "speed", "diagnostics", "mcp_servers", "context_management",
+	"compaction", "thread", "billing_policy", "fallbacks", "fallback_credit_token", "temperature", "top_p", "top_k"}
+
+// anthropicCountFields lists the count_tokens fields (SDK MessageCountTokensParams plus betas).
+var anthropicCountFields = []string{"model", "messages", "system", "tools", "tool_choice", "thinking",
+	"output_config", "cache_control", "speed", "mcp_servers", "context_management"}
+
+// anthropicV2Version is the API version anthropic-sdk-go v2 sends; it has no sampling fields
+// (WIRE.md §0, from third-party summaries: unverified wording of the error).
+const anthropicV2Version = "2026-10-21"
+
+// extraInput returns the first top-level name of body not in allowed (and, for the 2026-10-21
+// version, any sampling field), in document order.
+func extraInput(body []byte, allowed []string, version string) string {
+	ms, _ := members(body)
+	for _, m := range ms {
+		if !slices.Contains(allowed, m.name) {
+			return m.name
+		}
+		if version == anthropicV2Version && (m.name == "temperature" || m.name == "top_p" || m.name == "top_k") {
+			return m.name
+		}
+	}
+	return ""
+}
+
 // anthropicRequest holds the request fields the fake looks at.
 type anthropicRequest struct {
 	Model     *string         `json:"model"`
@@ -144,6 +176,14 @@ func (u *Upstream) parseAnthropic(w http.ResponseWriter, r *http.Request, needMa
 	if err := json.Unmarshal(bodyOf(r), &req); err != nil {
 		writeAnthropicError(w, http.StatusBadRequest, "invalid_request_error",
 			"There was an issue with the formatting or content of your request body: invalid JSON.")
+		return req, false
+	}
+	allowed := anthropicCountFields
+	if needMax {
+		allowed = anthropicMessageFields
+	}
+	if name := extraInput(bodyOf(r), allowed, r.Header.Get("anthropic-version")); name != "" {
+		writeAnthropicError(w, http.StatusBadRequest, "invalid_request_error", name+": Extra inputs are not permitted")
 		return req, false
 	}
 	var missing string

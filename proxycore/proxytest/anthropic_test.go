@@ -242,6 +242,10 @@ func TestAnthropicAuthAndValidation(t *testing.T) {
 		{"no max_tokens", "/v1/messages", `{"model":"claude-ok","messages":[]}`, map[string]string{"x-api-key": testKey}, 400, "invalid_request_error"},
 		{"bad json", "/v1/messages", `{"model":`, map[string]string{"x-api-key": testKey}, 400, "invalid_request_error"},
 		{"unknown model", "/v1/messages", strings.Replace(good, "claude-ok", "claude-nope", 1), map[string]string{"x-api-key": testKey}, 404, "not_found_error"},
+		{"extra input", "/v1/messages", strings.Replace(good, `"max_tokens":5`, `"max_tokens":5,"n":2`, 1), map[string]string{"x-api-key": testKey}, 400, "invalid_request_error"},
+		{"temperature on 2023-06-01", "/v1/messages", strings.Replace(good, `"max_tokens":5`, `"max_tokens":5,"temperature":0.5`, 1), map[string]string{"x-api-key": testKey}, 200, ""},
+		{"temperature on 2026-10-21", "/v1/messages", strings.Replace(good, `"max_tokens":5`, `"max_tokens":5,"temperature":0.5`, 1), map[string]string{"x-api-key": testKey, "anthropic-version": "2026-10-21"}, 400, "invalid_request_error"},
+		{"max_tokens in count_tokens", "/v1/messages/count_tokens", good, map[string]string{"x-api-key": testKey}, 400, "invalid_request_error"},
 		{"count tokens", "/v1/messages/count_tokens", `{"model":"claude-ok","messages":[{"role":"user","content":"x"}]}`, map[string]string{"x-api-key": testKey}, 200, ""},
 	}
 	for _, tt := range tests {
@@ -273,6 +277,9 @@ func TestAnthropicAuthAndValidation(t *testing.T) {
 			}
 			if tt.wantType != "" && (body.Type != "error" || body.Error.Type != tt.wantType || body.RequestID == "" || body.Error.Message == "") {
 				t.Errorf("error body = %+v", body)
+			}
+			if strings.HasPrefix(tt.name, "extra") && body.Error.Message != "n: Extra inputs are not permitted" {
+				t.Errorf("message = %q", body.Error.Message)
 			}
 			if tt.name == "count tokens" && (body.InputTokens == nil || *body.InputTokens != defaultInTokens) {
 				t.Errorf("count_tokens = %+v", body)
