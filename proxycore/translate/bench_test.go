@@ -82,6 +82,23 @@ func benchStream(b *testing.B, client, upstream llm.Format, body []byte) {
 	req := &llm.Request{Model: "client-model", IncludeUsage: true}
 	var evs []llm.Event
 	out := make([]byte, 0, 64<<10)
+	run := func() {
+		dec := reg.Codec(upstream).NewStreamDecoder()
+		enc := reg.Codec(client).NewStreamEncoder(req)
+		out = out[:0]
+		for _, e := range events {
+			evs, _ = dec.Decode(evs[:0], e.name, e.data)
+			for i := range evs {
+				out = enc.Encode(out, &evs[i])
+			}
+		}
+		evs, _ = dec.End(evs[:0])
+		for i := range evs {
+			out = enc.Encode(out, &evs[i])
+		}
+		out = enc.Finish(out)
+	}
+	perEvent := testing.AllocsPerRun(20, run) / float64(len(events))
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
@@ -106,6 +123,7 @@ func benchStream(b *testing.B, client, upstream llm.Format, body []byte) {
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(len(events)), "events/op")
+	b.ReportMetric(perEvent, "allocs/event")
 }
 
 // claudeTextStream builds an Anthropic stream with n text deltas.
