@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -149,11 +148,11 @@ const anthropicV2Version = "2026-10-21"
 // extraInput returns the first top-level name of body not in allowed (and, for the 2026-10-21
 // version, any sampling field), in document order.
 func extraInput(body []byte, allowed []string, version string) string {
+	if name := unknownMember(body, allowed); name != "" {
+		return name
+	}
 	ms, _ := members(body)
 	for _, m := range ms {
-		if !slices.Contains(allowed, m.name) {
-			return m.name
-		}
 		if version == anthropicV2Version && (m.name == "temperature" || m.name == "top_p" || m.name == "top_k") {
 			return m.name
 		}

@@ -8,6 +8,7 @@ import (
 	"hash/fnv"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -23,6 +24,22 @@ const (
 	openAIBadJSON = "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON. If you have trouble figuring out how to fix this, please contact us through our help center at help.openai.com.)"
 	openAINoKey   = "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY), or as the password field (with blank username) if you're accessing the API from your browser and are prompted for a username. You can obtain an API key from https://platform.openai.com/account/api-keys."
 )
+
+// openAIKnownFields lists the request fields of openai-go v3.98.0 ChatCompletionNewParams,
+// CompletionNewParams and EmbeddingNewParams (plus stream); OpenAI answers any other top-level
+// field with 400 "Unrecognized request argument supplied: NAME". Responses is not checked: its
+// parameter set moves fast and coding agents send extras.
+var openAIKnownFields = map[string][]string{
+	"messages": {"model", "messages", "stream", "stream_options", "audio", "frequency_penalty", "function_call",
+		"functions", "logit_bias", "logprobs", "max_completion_tokens", "max_tokens", "metadata", "modalities",
+		"moderation", "n", "parallel_tool_calls", "prediction", "presence_penalty", "prompt_cache_key",
+		"prompt_cache_options", "prompt_cache_retention", "reasoning_effort", "response_format",
+		"safety_identifier", "seed", "service_tier", "stop", "store", "temperature", "tool_choice", "tools",
+		"top_logprobs", "top_p", "user", "verbosity", "web_search_options"},
+	"prompt": {"model", "prompt", "stream", "stream_options", "best_of", "echo", "frequency_penalty", "logit_bias",
+		"logprobs", "max_tokens", "n", "presence_penalty", "seed", "stop", "suffix", "temperature", "top_p", "user"},
+	"input": {"model", "input", "dimensions", "encoding_format", "user"},
+}
 
 // defaultOpenAIModels is the catalog GET /v1/models lists when WithModels is not used.
 var defaultOpenAIModels = []string{"gpt-4o", "gpt-4o-mini", "gpt-4.1", "o3", "text-embedding-3-small"}
@@ -174,6 +191,13 @@ func (u *Upstream) parseOpenAI(w http.ResponseWriter, r *http.Request, required 
 		writeOpenAIError(w, http.StatusBadRequest, "invalid_request_error", openAIBadJSON, nil, nil)
 		return req, false
 	}
+	if known := openAIKnownFields[required]; known != nil && !u.cfg.lenient {
+		if name := unknownMember(bodyOf(r), known); name != "" {
+			writeOpenAIError(w, http.StatusBadRequest, "invalid_request_error",
+				"Unrecognized request argument supplied: "+name, nil, nil)
+			return req, false
+		}
+	}
 	if req.Model == nil || *req.Model == "" {
 		writeOpenAIError(w, http.StatusBadRequest, "invalid_request_error", "you must provide a model parameter", nil, nil)
 		return req, false
@@ -209,6 +233,17 @@ func (u *Upstream) parseOpenAI(w http.ResponseWriter, r *http.Request, required 
 		return req, false
 	}
 	return req, true
+}
+
+// unknownMember returns the first top-level member of body not in known, in document order.
+func unknownMember(body []byte, known []string) string {
+	ms, _ := members(body)
+	for _, m := range ms {
+		if !slices.Contains(known, m.name) {
+			return m.name
+		}
+	}
+	return ""
 }
 
 // begin pops the scripted reply, waits for its gate, and writes an error reply if scripted. It

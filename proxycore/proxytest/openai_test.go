@@ -344,6 +344,8 @@ func TestOpenAIValidation(t *testing.T) {
 			`{"model":"gpt-4o","messages":[{"role":"user","content":"x"}],"stream_options":{"include_usage":true}}`, 400, "stream_options", ""},
 		{"unknown model", "/v1/chat/completions", `{"model":"nope","messages":[{"role":"user","content":"x"}]}`, 404, "", "model_not_found"},
 		{"unknown route", "/v1/nothing", `{}`, 404, "", ""},
+		{"unrecognized argument", "/v1/chat/completions", `{"model":"gpt-4o","messages":[{"role":"user","content":"x"}],"top_k":3}`, 400, "", ""},
+		{"unrecognized embeddings argument", "/v1/embeddings", `{"model":"gpt-4o","input":"x","task":"q"}`, 400, "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -371,6 +373,9 @@ func TestOpenAIValidation(t *testing.T) {
 			}
 			if c := deref(e.Error.Code); c != tt.wantCode {
 				t.Errorf("code = %q", c)
+			}
+			if strings.HasPrefix(tt.name, "unrecognized") && !strings.HasPrefix(e.Error.Message, "Unrecognized request argument supplied: ") {
+				t.Errorf("message = %q", e.Error.Message)
 			}
 		})
 	}
@@ -533,5 +538,18 @@ func BenchmarkOpenAIChatStream(b *testing.B) {
 		if rec.Code != http.StatusOK {
 			b.Fatalf("status %d", rec.Code)
 		}
+	}
+}
+
+func TestOpenAICompatibleAcceptsExtraFields(t *testing.T) {
+	u := NewOpenAICompatible(t)
+	resp, err := http.Post(u.URL+"/v1/chat/completions", "application/json",
+		strings.NewReader(`{"model":"qwen","messages":[{"role":"user","content":"x"}],"top_k":3,"repetition_penalty":1.1}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("status %d", resp.StatusCode)
 	}
 }

@@ -74,6 +74,7 @@ type config struct {
 	clock       clock.Clock
 	recordLimit int
 	addr        string
+	lenient     bool // OpenAI-compatible: accept unknown request fields as vLLM, Ollama, OpenRouter do
 }
 
 // WithListenAddr sets the listen address (default "127.0.0.1:0", a free loopback port), e.g. for
@@ -212,11 +213,19 @@ type Upstream struct {
 // /v1/embeddings, GET /v1/models) and closes it when the test ends.
 func NewOpenAI(t testing.TB, opts ...Option) *Upstream { return mustStart(t, vendorOpenAI, opts) }
 
-// NewOpenAICompatible is NewOpenAI under another name, for OpenAI-compatible providers; combine it
-// with WithBasePath to serve under a prefix other than /v1.
+// NewOpenAICompatible is NewOpenAI for OpenAI-compatible servers (vLLM, Ollama, OpenRouter,
+// DeepSeek, Copilot): the same wire format, but unknown request fields are accepted rather than
+// rejected. Combine it with WithBasePath to serve under a prefix other than /v1.
 func NewOpenAICompatible(t testing.TB, opts ...Option) *Upstream {
-	return mustStart(t, vendorOpenAI, opts)
+	return mustStart(t, vendorOpenAI, append([]Option{lenient}, opts...))
 }
+
+// StartOpenAICompatible is NewOpenAICompatible outside tests; the caller must Close it.
+func StartOpenAICompatible(opts ...Option) (*Upstream, error) {
+	return start(vendorOpenAI, append([]Option{lenient}, opts...))
+}
+
+func lenient(c *config) { c.lenient = true }
 
 // NewAnthropic starts an Anthropic fake (POST /v1/messages, /v1/messages/count_tokens, GET /v1/models)
 // and closes it when the test ends.
