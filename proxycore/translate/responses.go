@@ -62,6 +62,8 @@ type responsesItem struct {
 	CallID           string             `json:"call_id"`
 	Name             string             `json:"name"`
 	Arguments        string             `json:"arguments"`
+	Namespace        string             `json:"namespace"`
+	Input            string             `json:"input"`
 	Output           json.RawMessage    `json:"output"`
 	Summary          []responsesSummary `json:"summary"`
 	EncryptedContent string             `json:"encrypted_content"`
@@ -137,15 +139,28 @@ func (c *responsesCodec) DecodeRequest(body []byte) (*llm.Request, error) {
 	return req, nil
 }
 
-// appendResponsesTool adds a function tool, flattens the function tools of a namespace tool, and keeps
+// namespaceSep joins a namespace and a function name into one flat tool name other vendors accept.
+const namespaceSep = "__"
+
+// appendResponsesTool adds a function tool, flattens the function tools of a namespace tool into
+// "<namespace>__<name>" (remembering the namespace so calls can be split again for the client), and keeps
 // hosted tools (web_search, ...) as non-function tools that other formats drop.
 func appendResponsesTool(tools []llm.Tool, t *responsesTool, raw json.RawMessage) []llm.Tool {
+	return appendResponsesToolNS(tools, t, raw, "")
+}
+
+func appendResponsesToolNS(tools []llm.Tool, t *responsesTool, raw json.RawMessage, ns string) []llm.Tool {
 	switch t.Type {
 	case "function":
-		return append(tools, llm.Tool{Type: "function", Name: t.Name, Description: t.Description, Parameters: t.Parameters, Strict: t.Strict})
+		tool := llm.Tool{Type: "function", Name: t.Name, Description: t.Description, Parameters: t.Parameters, Strict: t.Strict}
+		if ns != "" {
+			tool.Name = ns + namespaceSep + t.Name
+			tool.Extra = map[string]json.RawMessage{"namespace": mustMarshal(ns), "function": mustMarshal(t.Name)}
+		}
+		return append(tools, tool)
 	case "namespace":
 		for i := range t.Tools {
-			tools = appendResponsesTool(tools, &t.Tools[i], nil)
+			tools = appendResponsesToolNS(tools, &t.Tools[i], nil, t.Name)
 		}
 		return tools
 	}
@@ -231,9 +246,16 @@ func decodeResponsesInput(req *llm.Request, raw json.RawMessage) error {
 			default:
 				return &llm.Error{Status: 400, Type: "invalid_request_error", Param: fmt.Sprintf("input[%d].role", i), Message: fmt.Sprintf("unknown role %q", it.Role)}
 			}
-		case "function_call", "custom_tool_call":
-			args := it.Arguments
-			appendTo(llm.RoleAssistant, llm.Part{Kind: llm.PartToolCall, ToolCall: &llm.ToolCall{ID: it.CallID, Name: it.Name, Arguments: argsObject(args)}})
+		case "function_call":
+			name := it.Name
+			if it.Namespace != "" {
+				name = it.Namespace + namespaceSep + it.Name
+			}
+			appendTo(llm.RoleAssistant, llm.Part{Kind: llm.PartToolCall, ToolCall: &llm.ToolCall{ID: it.CallID, Name: name, Arguments: argsObject(it.Arguments)}})
+		case "custom_tool_call":
+			// Free-form tool input has no JSON form elsewhere: keep it as {"input": "..."}.
+			args := append(appendString([]byte(`{"input":`), it.Input), '}')
+			appendTo(llm.RoleAssistant, llm.Part{Kind: llm.PartToolCall, ToolCall: &llm.ToolCall{ID: it.CallID, Name: it.Name, Arguments: args}})
 		case "function_call_output", "custom_tool_call_output":
 			r := &llm.ToolResult{CallID: it.CallID}
 			if isString(it.Output) {

@@ -1,6 +1,8 @@
 package translate
 
 import (
+	"encoding/json"
+
 	"github.com/cliproxy/cliproxy/proxycore/llm"
 )
 
@@ -24,6 +26,7 @@ type responsesStreamEncoder struct {
 	summaryOn   bool
 	callID      string
 	callName    string
+	callNS      string // namespace of the open call, for namespaced Responses tools
 	encrypted   string
 	usage       llm.Usage
 	finish      llm.FinishReason
@@ -110,7 +113,7 @@ func (e *responsesStreamEncoder) openBlock(dst []byte, in int, k blockKind) []by
 		dst = e.added(dst, append(appendString(append(e.itemScratch[:0], `{"type":"reasoning","id":`...), e.itemID), `,"summary":[]}`...))
 	case blockTool:
 		e.itemID = e.c.env.newID("fc_")
-		dst = e.added(dst, appendFunctionCallItem(e.itemScratch[:0], e.itemID, e.callID, e.callName, "", "in_progress"))
+		dst = e.added(dst, appendFunctionCallItem(e.itemScratch[:0], e.itemID, e.callID, e.callName, "", "in_progress", e.callNS))
 	}
 	return dst
 }
@@ -167,7 +170,7 @@ func (e *responsesStreamEncoder) closeOpen(dst []byte) []byte {
 		dst = append(dst, `,"arguments":`...)
 		dst = appendString(dst, args)
 		dst = endEvent(dst)
-		dst = e.itemDone(dst, appendFunctionCallItem(e.itemScratch[:0], e.itemID, e.callID, e.callName, args, "completed"))
+		dst = e.itemDone(dst, appendFunctionCallItem(e.itemScratch[:0], e.itemID, e.callID, e.callName, args, "completed", e.callNS))
 	}
 	e.open = blockNone
 	return dst
@@ -224,6 +227,10 @@ func (e *responsesStreamEncoder) Encode(dst []byte, ev *llm.Event) []byte {
 		dst = e.start(dst)
 		dst = e.closeOpen(dst)
 		e.callID, e.callName = ev.ID, ev.Name
+		e.callNS = ""
+		if e.req != nil {
+			e.callNS, e.callName = splitNamespace(e.req.Tools, ev.Name)
+		}
 		dst = e.openBlock(dst, ev.Index, blockTool)
 	case llm.EventToolArgsDelta:
 		if e.open != blockTool || e.openIn != ev.Index || ev.Text == "" {
@@ -283,4 +290,18 @@ func (e *responsesStreamEncoder) Fail(dst []byte, err *llm.Error) []byte {
 	dst = append(dst, `,"response":`...)
 	dst = e.c.appendResponseObject(dst, e.id, e.modelName(), e.created, "failed", "null", e.items, &e.usage, errJSON)
 	return endEvent(dst)
+}
+
+// splitNamespace maps a flattened "<namespace>__<name>" call back to the namespace tool the client
+// declared; other names come back unchanged with no namespace.
+func splitNamespace(tools []llm.Tool, name string) (ns, fn string) {
+	for _, t := range tools {
+		if t.Name == name && t.Extra["namespace"] != nil {
+			var n, f string
+			if json.Unmarshal(t.Extra["namespace"], &n) == nil && json.Unmarshal(t.Extra["function"], &f) == nil {
+				return n, f
+			}
+		}
+	}
+	return "", name
 }

@@ -281,13 +281,17 @@ func appendReasoningItem(b []byte, id, summary, encrypted string) []byte {
 	return append(b, '}')
 }
 
-func appendFunctionCallItem(b []byte, id, callID, name, args, status string) []byte {
+func appendFunctionCallItem(b []byte, id, callID, name, args, status string, namespace ...string) []byte {
 	b = append(b, `{"type":"function_call","id":`...)
 	b = appendString(b, id)
 	b = append(b, `,"call_id":`...)
 	b = appendString(b, callID)
 	b = append(b, `,"name":`...)
 	b = appendString(b, name)
+	if len(namespace) > 0 && namespace[0] != "" {
+		b = append(b, `,"namespace":`...)
+		b = appendString(b, namespace[0])
+	}
 	b = append(b, `,"arguments":`...)
 	b = appendString(b, args)
 	b = append(b, `,"status":`...)

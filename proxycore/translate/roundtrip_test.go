@@ -117,3 +117,28 @@ func TestChatDecoderIgnoresOtherChoices(t *testing.T) {
 	}
 	checkFastMatchesSlow(t, llm.FormatOpenAIChat, body)
 }
+
+func TestResponsesNamespaceToolsRoundTrip(t *testing.T) {
+	reg := testRegistry()
+	body := []byte(`{"model":"m","stream":true,"tools":[{"type":"namespace","name":"mcp","description":"d","tools":[
+		{"type":"function","name":"read","parameters":{"type":"object","properties":{}}}]}],
+		"input":[{"role":"user","content":"x"},{"type":"function_call","namespace":"mcp","name":"read","call_id":"c1","arguments":"{}"},
+		{"type":"function_call_output","call_id":"c1","output":"ok"}]}`)
+	req, err := reg.Codec(llm.FormatResponses).DecodeRequest(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	up, err := reg.Codec(llm.FormatClaude).EncodeRequest(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Count(string(up), `"name":"mcp__read"`) != 2 {
+		t.Fatalf("flattened names missing from declaration or history:\n%s", up)
+	}
+	stream := "data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"c2\",\"type\":\"function\",\"function\":{\"name\":\"mcp__read\",\"arguments\":\"{}\"}}]}}]}\n\n" +
+		"data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"tool_calls\"}]}\n\ndata: [DONE]\n\n"
+	out := string(pumpStream(t, reg.Codec(llm.FormatOpenAIChat).NewStreamDecoder(), reg.Codec(llm.FormatResponses).NewStreamEncoder(req), []byte(stream)))
+	if !strings.Contains(out, `"call_id":"c2","name":"read","namespace":"mcp"`) {
+		t.Fatalf("client did not get the namespaced call back:\n%s", out)
+	}
+}
