@@ -88,6 +88,9 @@ const defaultRecordLimit = 10000
 // recording off, which the benchmark binary uses to keep the fake cheap.
 func WithRecordLimit(n int) Option { return func(c *config) { c.recordLimit = n } }
 
+// WithoutRecording turns request recording off (WithRecordLimit(-1)); Hits still counts requests.
+func WithoutRecording() Option { return WithRecordLimit(-1) }
+
 // WithAPIKey makes the fake require the vendor's authentication carrying key: Bearer for OpenAI;
 // x-api-key or Bearer for Anthropic; x-goog-api-key or ?key= for Gemini. A missing or wrong key gets
 // the vendor's own error status and body.

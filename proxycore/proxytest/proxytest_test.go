@@ -260,16 +260,17 @@ func TestWaitHonoursContext(t *testing.T) {
 
 func TestRecordLimit(t *testing.T) {
 	tests := []struct {
-		name  string
-		limit int
-		want  []string
+		name string
+		opt  Option
+		want []string
 	}{
-		{"keeps the most recent", 2, []string{"m2", "m3"}},
-		{"off", -1, nil},
+		{"keeps the most recent", WithRecordLimit(2), []string{"m2", "m3"}},
+		{"negative limit", WithRecordLimit(-1), nil},
+		{"without recording", WithoutRecording(), nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			u := NewOpenAI(t, WithRecordLimit(tt.limit))
+			u := NewOpenAI(t, tt.opt)
 			c := openAIClient(u, testKey, 0)
 			for _, m := range []string{"m1", "m2", "m3"} {
 				if _, err := c.Chat.Completions.New(context.Background(), chatParams(m)); err != nil {
