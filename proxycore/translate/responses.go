@@ -159,8 +159,16 @@ func appendResponsesToolNS(tools []llm.Tool, t *responsesTool, raw json.RawMessa
 		}
 		return append(tools, tool)
 	case "namespace":
+		first := len(tools)
 		for i := range t.Tools {
 			tools = appendResponsesToolNS(tools, &t.Tools[i], nil, t.Name)
+		}
+		for i := first; i < len(tools) && raw != nil; i++ {
+			if tools[i].Extra["namespace"] != nil {
+				// The whole namespace tool, for re-encoding to the Responses API unchanged.
+				tools[i].Extra["namespace_tool"] = raw
+				break
+			}
 		}
 		return tools
 	}
@@ -363,15 +371,25 @@ func (c *responsesCodec) EncodeRequest(req *llm.Request) ([]byte, error) {
 	input := make([]map[string]any, 0, len(req.Messages))
 	for i := range req.Messages {
 		var err error
-		if input, err = appendResponsesItems(input, &req.Messages[i]); err != nil {
+		if input, err = appendResponsesItems(input, &req.Messages[i], req); err != nil {
 			return nil, err
 		}
 	}
 	out["input"] = input
 	var tools []map[string]any
+	sameFormat := req.SourceFormat == llm.FormatResponses
 	for _, t := range req.Tools {
+		if sameFormat && t.Extra["namespace"] != nil {
+			if raw := t.Extra["namespace_tool"]; raw != nil {
+				var m map[string]any
+				if json.Unmarshal(raw, &m) == nil {
+					tools = append(tools, m)
+				}
+			}
+			continue // the other members of the namespace are inside the raw tool
+		}
 		if t.Type != "" && t.Type != "function" {
-			if req.SourceFormat == llm.FormatResponses && t.Extra["tool"] != nil {
+			if sameFormat && t.Extra["tool"] != nil {
 				var m map[string]any
 				if json.Unmarshal(t.Extra["tool"], &m) == nil {
 					tools = append(tools, m)
@@ -461,7 +479,7 @@ func (c *responsesCodec) EncodeRequest(req *llm.Request) ([]byte, error) {
 	return b, nil
 }
 
-func appendResponsesItems(input []map[string]any, m *llm.Message) ([]map[string]any, error) {
+func appendResponsesItems(input []map[string]any, m *llm.Message, req *llm.Request) ([]map[string]any, error) {
 	switch m.Role {
 	case llm.RoleSystem:
 		return append(input, map[string]any{"type": "message", "role": "developer",
@@ -495,8 +513,14 @@ func appendResponsesItems(input []map[string]any, m *llm.Message) ([]map[string]
 				input = append(input, it)
 			case llm.PartToolCall:
 				flush()
-				input = append(input, map[string]any{"type": "function_call", "call_id": p.ToolCall.ID, "name": p.ToolCall.Name,
-					"arguments": argsString(p.ToolCall.Arguments)})
+				it := map[string]any{"type": "function_call", "call_id": p.ToolCall.ID, "name": p.ToolCall.Name,
+					"arguments": argsString(p.ToolCall.Arguments)}
+				if req.SourceFormat == llm.FormatResponses {
+					if ns, fn := splitNamespace(req.Tools, p.ToolCall.Name); ns != "" {
+						it["namespace"], it["name"] = ns, fn
+					}
+				}
+				input = append(input, it)
 			}
 		}
 		flush()

@@ -135,6 +135,13 @@ func TestResponsesNamespaceToolsRoundTrip(t *testing.T) {
 	if strings.Count(string(up), `"name":"mcp__read"`) != 2 {
 		t.Fatalf("flattened names missing from declaration or history:\n%s", up)
 	}
+	same, err := reg.Codec(llm.FormatResponses).EncodeRequest(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(same), `"type":"namespace"`) || !strings.Contains(string(same), `"namespace":"mcp"`) || strings.Contains(string(same), "mcp__read") {
+		t.Fatalf("Responses re-encoding lost the namespace:\n%s", same)
+	}
 	stream := "data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"c2\",\"type\":\"function\",\"function\":{\"name\":\"mcp__read\",\"arguments\":\"{}\"}}]}}]}\n\n" +
 		"data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"tool_calls\"}]}\n\ndata: [DONE]\n\n"
 	out := string(pumpStream(t, reg.Codec(llm.FormatOpenAIChat).NewStreamDecoder(), reg.Codec(llm.FormatResponses).NewStreamEncoder(req), []byte(stream)))
