@@ -149,3 +149,34 @@ func TestResponsesNamespaceToolsRoundTrip(t *testing.T) {
 		t.Fatalf("client did not get the namespaced call back:\n%s", out)
 	}
 }
+
+// TestRegistryConcurrentUse shares one Registry across goroutines, as the server does (run with -race).
+func TestRegistryConcurrentUse(t *testing.T) {
+	reg := New(WithIDGenerator(SequentialIDs()))
+	done := make(chan string, 8)
+	for g := 0; g < 8; g++ {
+		go func() {
+			for i := 0; i < 20; i++ {
+				req := sampleRequest()
+				for _, f := range allFormats[1:] {
+					if _, err := reg.Codec(f).EncodeRequest(req); err != nil && f != llm.FormatOpenAICompletions {
+						done <- err.Error()
+						return
+					}
+				}
+				out := pumpStream(t, reg.Codec(llm.FormatClaude).NewStreamDecoder(),
+					reg.Codec(llm.FormatResponses).NewStreamEncoder(req), claudeTextStream(3))
+				if !strings.Contains(string(out), "response.completed") {
+					done <- "stream did not complete"
+					return
+				}
+			}
+			done <- ""
+		}()
+	}
+	for g := 0; g < 8; g++ {
+		if msg := <-done; msg != "" {
+			t.Fatal(msg)
+		}
+	}
+}
