@@ -327,6 +327,7 @@ type chatOutMessage struct {
 }
 
 func (c *chatCodec) EncodeRequest(req *llm.Request) ([]byte, error) {
+	req = shortenToolNames(req, openAIMaxToolName)
 	if err := checkPortable(req, "the OpenAI chat upstream"); err != nil {
 		return nil, err
 	}

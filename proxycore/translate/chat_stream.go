@@ -313,7 +313,7 @@ func (e *chatStreamEncoder) Encode(dst []byte, ev *llm.Event) []byte {
 		dst = append(dst, `,"id":`...)
 		dst = appendString(dst, ev.ID)
 		dst = append(dst, `,"type":"function","function":{"name":`...)
-		dst = appendString(dst, ev.Name)
+		dst = appendString(dst, restoreToolName(e.req, ev.Name))
 		dst = append(dst, `,"arguments":""}}]}`...)
 		return append(dst, e.tail...)
 	case llm.EventToolArgsDelta:

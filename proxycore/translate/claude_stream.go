@@ -335,7 +335,7 @@ func (e *claudeStreamEncoder) Encode(dst []byte, ev *llm.Event) []byte {
 			b = append(b, `{"type":"tool_use","id":`...)
 			b = appendString(b, ev.ID)
 			b = append(b, `,"name":`...)
-			b = appendString(b, ev.Name)
+			b = appendString(b, restoreToolName(e.req, ev.Name))
 			return append(b, `,"input":{}}`...)
 		})
 	case llm.EventToolArgsDelta:

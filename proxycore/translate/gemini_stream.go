@@ -306,7 +306,7 @@ func (e *geminiStreamEncoder) Encode(dst []byte, ev *llm.Event) []byte {
 		}
 		dst = e.textChunk(dst, "", e.kinds[ev.Index] == blockThinking, ev.Text)
 	case llm.EventToolCallStart:
-		e.inCall, e.callIdx, e.callID, e.callName, e.callSig = true, ev.Index, ev.ID, ev.Name, ""
+		e.inCall, e.callIdx, e.callID, e.callName, e.callSig = true, ev.Index, ev.ID, restoreToolName(e.req, ev.Name), ""
 		e.args = e.args[:0]
 	case llm.EventToolArgsDelta:
 		if e.inCall && ev.Index == e.callIdx {

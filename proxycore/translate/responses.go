@@ -355,6 +355,7 @@ func checkPortable(req *llm.Request, target string) error {
 }
 
 func (c *responsesCodec) EncodeRequest(req *llm.Request) ([]byte, error) {
+	req = shortenToolNames(req, openAIMaxToolName)
 	if req.N != nil && *req.N > 1 {
 		return nil, &llm.Error{Status: 400, Type: "invalid_request_error", Param: "n", Message: "n > 1 (several choices) is not supported by the OpenAI Responses API"}
 	}

@@ -229,7 +229,7 @@ func (e *responsesStreamEncoder) Encode(dst []byte, ev *llm.Event) []byte {
 		e.callID, e.callName = ev.ID, ev.Name
 		e.callNS = ""
 		if e.req != nil {
-			e.callNS, e.callName = splitNamespace(e.req.Tools, ev.Name)
+			e.callNS, e.callName = splitNamespace(e.req.Tools, restoreToolName(e.req, ev.Name))
 		}
 		dst = e.openBlock(dst, ev.Index, blockTool)
 	case llm.EventToolArgsDelta:
