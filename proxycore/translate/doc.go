@@ -25,6 +25,11 @@ package translate
 // rewritten into Gemini's Schema subset (schema.go) unless the client was Gemini and used
 // parametersJsonSchema.
 //
+// Tool names longer than OpenAI's 64 characters (common for MCP tools) are shortened deterministically
+// for Chat and Responses upstreams (toolnames.go) and restored by every stream encoder from the client's
+// request; non-streaming callers use RestoreToolNames. Responses namespace tools are flattened to
+// "<namespace>__<name>" for other vendors and split back for Responses clients.
+//
 // Reasoning effort <-> budget is the table in reasoning.go; Anthropic's required max_tokens defaults to
 // 8192, or budget + 8192 with thinking, and the budget is kept below max_tokens.
 //
