@@ -18,6 +18,11 @@ import (
 var defaultAnthropicModels = []string{"claude-sonnet-4-5", "claude-opus-4-1", "claude-haiku-4-5"}
 
 func (u *Upstream) routeAnthropic() {
+	u.anthropicMessage, u.anthropicCount = anthropicMessageFields(), anthropicCountFields()
+	u.anthropicMessageV2 = anthropicMessageFields()
+	for _, f := range []string{"temperature", "top_p", "top_k"} {
+		delete(u.anthropicMessageV2, f)
+	}
 	u.mux.HandleFunc("POST /v1/messages", u.anthropicAuth(u.anthropicMessages))
 	u.mux.HandleFunc("POST /v1/messages/count_tokens", u.anthropicAuth(u.anthropicCountTokens))
 	u.mux.HandleFunc("GET /v1/models", u.anthropicAuth(u.anthropicModels))
@@ -132,32 +137,34 @@ func (u *Upstream) anthropicReplyError(w http.ResponseWriter, rep *Reply) {
 // anthropicMessageFields lists the top-level Messages fields: the union of anthropic-sdk-go v2.15.0
 // MessageNewParams and BetaMessageNewParams, plus stream and the 2023-06-01 sampling fields
 // (WIRE.md §3.1). Anything else is rejected, as the API rejects extra inputs.
-var anthropicMessageFields = []string{"model", "max_tokens", "messages", "system", "stream", "stop_sequences",
-	"metadata", "tools", "tool_choice", "thinking", "output_config", "output_format", "service_tier",
-	"cache_control", "container", "inference_geo", "speed", "diagnostics", "mcp_servers", "context_management",
-	"compaction", "thread", "billing_policy", "fallbacks", "fallback_credit_token", "temperature", "top_p", "top_k"}
+func anthropicMessageFields() fieldSet {
+	return setOf([]string{"model", "max_tokens", "messages", "system", "stream", "stop_sequences",
+		"metadata", "tools", "tool_choice", "thinking", "output_config", "output_format", "service_tier",
+		"cache_control", "container", "inference_geo", "speed", "diagnostics", "mcp_servers", "context_management",
+		"compaction", "thread", "billing_policy", "fallbacks", "fallback_credit_token", "temperature", "top_p", "top_k"})
+}
 
 // anthropicCountFields lists the count_tokens fields (SDK MessageCountTokensParams plus betas).
-var anthropicCountFields = []string{"model", "messages", "system", "tools", "tool_choice", "thinking",
-	"output_config", "cache_control", "speed", "mcp_servers", "context_management"}
+func anthropicCountFields() fieldSet {
+	return setOf([]string{"model", "messages", "system", "tools", "tool_choice", "thinking",
+		"output_config", "cache_control", "speed", "mcp_servers", "context_management"})
+}
 
 // anthropicV2Version is the API version anthropic-sdk-go v2 sends; it has no sampling fields
 // (WIRE.md §0, from third-party summaries: unverified wording of the error).
 const anthropicV2Version = "2026-10-21"
 
-// extraInput returns the first top-level name of body not in allowed (and, for the 2026-10-21
-// version, any sampling field), in document order.
-func extraInput(body []byte, allowed []string, version string) string {
-	if name := unknownMember(body, allowed); name != "" {
-		return name
+// extraInput returns the first top-level name of body that the endpoint does not accept (for the
+// 2026-10-21 version that includes the sampling fields), in document order.
+func (u *Upstream) extraInput(body []byte, messages bool, version string) string {
+	switch {
+	case !messages:
+		return unknownMember(body, u.anthropicCount)
+	case version == anthropicV2Version:
+		return unknownMember(body, u.anthropicMessageV2)
+	default:
+		return unknownMember(body, u.anthropicMessage)
 	}
-	ms, _ := members(body)
-	for _, m := range ms {
-		if version == anthropicV2Version && (m.name == "temperature" || m.name == "top_p" || m.name == "top_k") {
-			return m.name
-		}
-	}
-	return ""
 }
 
 // anthropicRequest holds the request fields the fake looks at.
@@ -177,11 +184,7 @@ func (u *Upstream) parseAnthropic(w http.ResponseWriter, r *http.Request, needMa
 			"There was an issue with the formatting or content of your request body: invalid JSON.")
 		return req, false
 	}
-	allowed := anthropicCountFields
-	if needMax {
-		allowed = anthropicMessageFields
-	}
-	if name := extraInput(bodyOf(r), allowed, r.Header.Get("anthropic-version")); name != "" {
+	if name := u.extraInput(bodyOf(r), needMax, r.Header.Get("anthropic-version")); name != "" {
 		writeAnthropicError(w, http.StatusBadRequest, "invalid_request_error", name+": Extra inputs are not permitted")
 		return req, false
 	}

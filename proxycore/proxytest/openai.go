@@ -1,6 +1,7 @@
 package proxytest
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
@@ -8,7 +9,6 @@ import (
 	"hash/fnv"
 	"math"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -29,22 +29,25 @@ const (
 // CompletionNewParams and EmbeddingNewParams (plus stream); OpenAI answers any other top-level
 // field with 400 "Unrecognized request argument supplied: NAME". Responses is not checked: its
 // parameter set moves fast and coding agents send extras.
-var openAIKnownFields = map[string][]string{
-	"messages": {"model", "messages", "stream", "stream_options", "audio", "frequency_penalty", "function_call",
-		"functions", "logit_bias", "logprobs", "max_completion_tokens", "max_tokens", "metadata", "modalities",
-		"moderation", "n", "parallel_tool_calls", "prediction", "presence_penalty", "prompt_cache_key",
-		"prompt_cache_options", "prompt_cache_retention", "reasoning_effort", "response_format",
-		"safety_identifier", "seed", "service_tier", "stop", "store", "temperature", "tool_choice", "tools",
-		"top_logprobs", "top_p", "user", "verbosity", "web_search_options"},
-	"prompt": {"model", "prompt", "stream", "stream_options", "best_of", "echo", "frequency_penalty", "logit_bias",
-		"logprobs", "max_tokens", "n", "presence_penalty", "seed", "stop", "suffix", "temperature", "top_p", "user"},
-	"input": {"model", "input", "dimensions", "encoding_format", "user"},
+func openAIKnownFields() map[string]fieldSet {
+	return map[string]fieldSet{
+		"messages": setOf([]string{"model", "messages", "stream", "stream_options", "audio", "frequency_penalty", "function_call",
+			"functions", "logit_bias", "logprobs", "max_completion_tokens", "max_tokens", "metadata", "modalities",
+			"moderation", "n", "parallel_tool_calls", "prediction", "presence_penalty", "prompt_cache_key",
+			"prompt_cache_options", "prompt_cache_retention", "reasoning_effort", "response_format",
+			"safety_identifier", "seed", "service_tier", "stop", "store", "temperature", "tool_choice", "tools",
+			"top_logprobs", "top_p", "user", "verbosity", "web_search_options"}),
+		"prompt": setOf([]string{"model", "prompt", "stream", "stream_options", "best_of", "echo", "frequency_penalty", "logit_bias",
+			"logprobs", "max_tokens", "n", "presence_penalty", "seed", "stop", "suffix", "temperature", "top_p", "user"}),
+		"input": setOf([]string{"model", "input", "dimensions", "encoding_format", "user"}),
+	}
 }
 
 // defaultOpenAIModels is the catalog GET /v1/models lists when WithModels is not used.
 var defaultOpenAIModels = []string{"gpt-4o", "gpt-4o-mini", "gpt-4.1", "o3", "text-embedding-3-small"}
 
 func (u *Upstream) routeOpenAI() {
+	u.openAIKnown = openAIKnownFields()
 	u.okHeaders = http.Header{}
 	for _, kv := range [][2]string{
 		{"x-ratelimit-limit-requests", "500"}, {"x-ratelimit-remaining-requests", "499"}, {"x-ratelimit-reset-requests", "120ms"},
@@ -191,7 +194,7 @@ func (u *Upstream) parseOpenAI(w http.ResponseWriter, r *http.Request, required 
 		writeOpenAIError(w, http.StatusBadRequest, "invalid_request_error", openAIBadJSON, nil, nil)
 		return req, false
 	}
-	if known := openAIKnownFields[required]; known != nil && !u.cfg.lenient {
+	if known := u.openAIKnown[required]; known != nil && !u.cfg.lenient {
 		if name := unknownMember(bodyOf(r), known); name != "" {
 			writeOpenAIError(w, http.StatusBadRequest, "invalid_request_error",
 				"Unrecognized request argument supplied: "+name, nil, nil)
@@ -235,12 +238,50 @@ func (u *Upstream) parseOpenAI(w http.ResponseWriter, r *http.Request, required 
 	return req, true
 }
 
-// unknownMember returns the first top-level member of body not in known, in document order.
-func unknownMember(body []byte, known []string) string {
-	ms, _ := members(body)
-	for _, m := range ms {
-		if !slices.Contains(known, m.name) {
-			return m.name
+// fieldSet is a read-only set of JSON member names.
+type fieldSet map[string]bool
+
+func setOf(names []string) fieldSet {
+	s := make(fieldSet, len(names))
+	for _, n := range names {
+		s[n] = true
+	}
+	return s
+}
+
+// unknownMember returns the first top-level member name of body (valid JSON) that is not in known,
+// in document order. It scans the bytes without allocating, since it runs on every request.
+func unknownMember(body []byte, known fieldSet) string {
+	if t := bytes.TrimLeft(body, " \t\r\n"); len(t) == 0 || t[0] != '{' {
+		return "" // only objects have members
+	}
+	depth, expectKey := 0, false
+	for i := 0; i < len(body); i++ {
+		switch body[i] {
+		case '{':
+			depth++
+			expectKey = depth == 1
+		case '[':
+			depth++
+		case '}', ']':
+			depth--
+		case ',':
+			expectKey = depth == 1
+		case '"':
+			j := i + 1
+			for j < len(body) && body[j] != '"' {
+				if body[j] == '\\' {
+					j++
+				}
+				j++
+			}
+			if expectKey && j <= len(body) {
+				if key := body[i+1 : min(j, len(body))]; !known[string(key)] {
+					return string(key)
+				}
+				expectKey = false
+			}
+			i = j
 		}
 	}
 	return ""

@@ -194,9 +194,13 @@ type Upstream struct {
 	mux     *http.ServeMux
 	stop    context.CancelFunc
 
-	geminiReq   *message    // GenerateContentRequest field tree (read-only after start)
-	geminiCount *message    // CountTokensRequest field tree (read-only after start)
-	okHeaders   http.Header // OpenAI success rate-limit headers (read-only after start)
+	geminiReq   *message            // GenerateContentRequest field tree (read-only after start)
+	geminiCount *message            // CountTokensRequest field tree (read-only after start)
+	okHeaders   http.Header         // OpenAI success rate-limit headers (read-only after start)
+	openAIKnown map[string]fieldSet // OpenAI request fields by endpoint (read-only after start)
+	// Anthropic request fields for Messages, Messages on 2026-10-21, and count_tokens (read-only
+	// after start).
+	anthropicMessage, anthropicMessageV2, anthropicCount fieldSet
 
 	hits     atomic.Int64
 	canceled atomic.Int64

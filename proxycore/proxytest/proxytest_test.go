@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -403,4 +404,86 @@ func TestScriptedHeadersOverrideRateLimitHeaders(t *testing.T) {
 	if resp.Header.Get("x-ratelimit-limit-requests") != "500" {
 		t.Errorf("headers = %v", resp.Header)
 	}
+}
+
+// BenchmarkFakeHandlers measures each fake's own cost per default reply, without the network.
+func BenchmarkFakeHandlers(b *testing.B) {
+	cases := []struct {
+		name  string
+		start func(...Option) (*Upstream, error)
+		path  string
+		body  string
+		hdr   string
+	}{
+		{"anthropic", StartAnthropic, "/v1/messages", `{"model":"m","max_tokens":64,"messages":[{"role":"user","content":"hi"}]}`, "anthropic-version"},
+		{"anthropic stream", StartAnthropic, "/v1/messages", `{"model":"m","max_tokens":64,"stream":true,"messages":[{"role":"user","content":"hi"}]}`, "anthropic-version"},
+		{"gemini", StartGemini, "/v1beta/models/g:generateContent", `{"contents":[{"role":"user","parts":[{"text":"hi"}]}]}`, ""},
+		{"gemini stream", StartGemini, "/v1beta/models/g:streamGenerateContent?alt=sse", `{"contents":[{"role":"user","parts":[{"text":"hi"}]}]}`, ""},
+		{"responses stream", StartOpenAI, "/v1/responses", `{"model":"m","input":"hi","stream":true}`, ""},
+	}
+	for _, bc := range cases {
+		b.Run(bc.name, func(b *testing.B) {
+			u, err := bc.start(WithoutRecording())
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer u.Close()
+			b.ReportAllocs()
+			for b.Loop() {
+				req := httptest.NewRequest(http.MethodPost, bc.path, strings.NewReader(bc.body))
+				if bc.hdr != "" {
+					req.Header.Set(bc.hdr, "2023-06-01")
+				}
+				rec := httptest.NewRecorder()
+				u.ServeHTTP(rec, req)
+				if rec.Code != http.StatusOK {
+					b.Fatalf("status %d: %s", rec.Code, rec.Body)
+				}
+			}
+		})
+	}
+}
+
+func TestUnknownMember(t *testing.T) {
+	known := setOf([]string{"model", "messages"})
+	tests := []struct {
+		name, body, want string
+	}{
+		{"all known", `{"model":"m","messages":[{"role":"user","content":"top_k"}]}`, ""},
+		{"nested names ignored", `{"model":{"top_k":1},"messages":[{"x":{"y":2}}]}`, ""},
+		{"first unknown in order", `{"model":"m","b":1,"a":2}`, "b"},
+		{"string values with quotes and commas", `{"model":"a\",\"top_k\":\"","messages":[]}`, ""},
+		{"escaped key", `{"mo\"del":1}`, `mo\"del`},
+		{"whitespace", "{ \"model\" : 1 ,\n \"zz\" : [ ] }", "zz"},
+		{"not an object", `[1,"a"]`, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := unknownMember([]byte(tt.body), known); got != tt.want {
+				t.Errorf("unknownMember(%s) = %q, want %q", tt.body, got, tt.want)
+			}
+		})
+	}
+}
+
+func FuzzUnknownMember(f *testing.F) {
+	f.Add([]byte(`{"a":1,"b":{"c":[1,"x"]}}`))
+	f.Add([]byte(`{"model":"m\"x","z":null}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		ms, ok := members(body)
+		if !ok || !json.Valid(body) {
+			return
+		}
+		got := unknownMember(body, fieldSet{})
+		var want string
+		if len(ms) > 0 {
+			want = ms[0].name
+		}
+		if strings.Contains(got, `\`) {
+			return // escaped keys are compared raw
+		}
+		if got != want {
+			t.Fatalf("unknownMember(%s) = %q, first member is %q", body, got, want)
+		}
+	})
 }
