@@ -1,0 +1,417 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/cliproxy/cliproxy/proxycore/llm"
+	"github.com/cliproxy/cliproxy/proxycore/provider"
+	"github.com/cliproxy/cliproxy/proxycore/route"
+	"github.com/cliproxy/cliproxy/proxycore/translate"
+)
+
+// exchange is one client request on its way through routing: what the client sent, what has been decided,
+// and what the request record will say at the end.
+type exchange struct {
+	s      *Server
+	rt     *runtime
+	w      http.ResponseWriter
+	r      *http.Request
+	client llm.Format // the client's wire format
+	op     provider.Op
+	body   []byte // client body
+	model  string // model the client asked for
+	stream bool
+
+	canon    *llm.Request // decoded lazily, only when a translation is needed
+	canonErr error
+
+	rec *Record // filled in as the request progresses
+}
+
+// forward routes the exchange across credentials and fallback models until one upstream answers, then
+// relays the answer. It never retries after the first byte has reached the client.
+func (x *exchange) forward() {
+	rt := x.rt
+	models := [1]string{x.model}
+	chain := models[:]
+	if fb := rt.fallbacks.Next(x.model); len(fb) > 0 {
+		chain = append(chain, fb...)
+	}
+	var (
+		lastErr      *llm.Error
+		lastRaw      *rawError // last upstream error in the same format as the client, passed through faithfully
+		attempts     int
+		allCooling   = true
+		earliest     time.Time
+		haveEarliest bool
+		tried        = newTriedSet()
+	)
+	policy := rt.retry
+	for ci, model := range chain {
+		cands, resolved, err := rt.catalog.Resolve(model)
+		if err != nil {
+			if ci == 0 {
+				x.fail(errModelNotFound(model))
+				return
+			}
+			continue
+		}
+		if ci == 0 {
+			x.rec.Model = resolved
+		}
+		for {
+			if err := x.r.Context().Err(); err != nil {
+				x.rec.Status = 499
+				x.rec.ErrorClass = "client_closed"
+				return
+			}
+			entry, ok := x.s.router.Pick(cands, tried.has)
+			if !ok {
+				if t, ok := x.s.router.EarliestRecovery(cands); ok {
+					if !haveEarliest || t.Before(earliest) {
+						earliest, haveEarliest = t, true
+					}
+				} else {
+					allCooling = false
+				}
+				break
+			}
+			allCooling = false
+			tried.add(entry.CredentialID)
+			exec := rt.execs[entry.CredentialID]
+			if exec == nil {
+				continue
+			}
+			if attempts > 0 {
+				if attempts > policy.MaxRetries {
+					break
+				}
+				if !x.backoff(policy.Backoff(attempts, x.s.rand())) {
+					return
+				}
+			}
+			attempts++
+			res := x.attempt(exec, entry, ci > 0)
+			switch res.kind {
+			case attemptDone:
+				return
+			case attemptFatal:
+				if res.raw != nil {
+					x.passRawError(res.raw)
+				} else {
+					x.fail(res.err)
+				}
+				return
+			case attemptRetry:
+				lastErr, lastRaw = res.err, res.raw
+			}
+		}
+	}
+	if allCooling && haveEarliest {
+		wait := earliest.Sub(x.s.clock.Now())
+		if wait < time.Second {
+			wait = time.Second
+		}
+		x.fail(errRateLimited("Every credential that serves '"+x.model+"' is cooling down after upstream rate limits or errors; retry after "+
+			strconv.Itoa(int((wait+time.Second-1)/time.Second))+"s.", wait))
+		return
+	}
+	if lastRaw != nil {
+		x.passRawError(lastRaw)
+		return
+	}
+	if lastErr != nil {
+		x.fail(lastErr)
+		return
+	}
+	x.fail(errRateLimited("No credential is available for '"+x.model+"' right now.", time.Second))
+}
+
+type attemptKind uint8
+
+const (
+	attemptDone  attemptKind = iota // the client got an answer (success or a relayed stream failure)
+	attemptRetry                    // retryable failure; nothing was sent to the client
+	attemptFatal                    // non-retryable failure; answer the client with err/raw
+)
+
+type attemptResult struct {
+	kind attemptKind
+	err  *llm.Error
+	raw  *rawError
+}
+
+// rawError is an upstream error response kept byte for byte, for clients that speak the upstream's format.
+type rawError struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+// attempt sends the request to one credential.
+func (x *exchange) attempt(exec provider.Executor, entry route.Entry, fallback bool) attemptResult {
+	call := provider.Call{Header: x.r.Header, Model: entry.UpstreamModel(), Stream: x.stream}
+	upFormat := exec.Format()
+	identity := exec.Supports(x.op)
+	if !identity {
+		switch x.op {
+		case provider.OpCountTokens, provider.OpGeminiCountTokens:
+			return x.localCount(entry)
+		case provider.OpEmbeddings:
+			return attemptResult{kind: attemptFatal, err: llm.BadRequest("Embeddings are only served by OpenAI and OpenAI-compatible credentials; '%s' is served by %s.", x.model, entry.Provider)}
+		}
+	}
+	if identity {
+		call.Op = x.op
+		upFormat = x.client
+		if x.client == llm.FormatGemini {
+			call.Body = x.body // the model travels in the path
+		} else {
+			b, err := translate.SetModel(x.body, entry.UpstreamModel())
+			if err != nil {
+				return attemptResult{kind: attemptFatal, err: asLLMError(err)}
+			}
+			call.Body = b
+		}
+	} else {
+		req, lerr := x.decoded()
+		if lerr != nil {
+			return attemptResult{kind: attemptFatal, err: lerr}
+		}
+		saved := req.Model
+		req.Model = entry.UpstreamModel()
+		b, err := x.s.codecs.Codec(upFormat).EncodeRequest(req)
+		req.Model = saved
+		if err != nil {
+			return attemptResult{kind: attemptFatal, err: asLLMError(err)}
+		}
+		call.Op = provider.OpFor(upFormat, x.stream)
+		call.Body = b
+	}
+
+	x.rec.CredentialID = entry.CredentialID
+	x.rec.Provider = entry.Provider
+	x.rec.UpstreamModel = entry.UpstreamModel()
+	start := x.s.clock.Now()
+	a := x.s.router.Begin(entry)
+	resp, err := exec.Do(x.r.Context(), &call)
+	if err != nil {
+		if x.r.Context().Err() != nil {
+			x.s.router.End(a, route.Outcome{Status: 499, Err: err, Latency: x.s.clock.Now().Sub(start), Message: "client closed the request"})
+			x.rec.Status = 499
+			x.rec.ErrorClass = "client_closed"
+			return attemptResult{kind: attemptDone}
+		}
+		x.s.router.End(a, route.Outcome{Err: err, Latency: x.s.clock.Now().Sub(start), Message: "network error: " + redactURL(err.Error())})
+		x.rec.ErrorClass = "network"
+		return attemptResult{kind: attemptRetry, err: errBadGateway("The upstream " + entry.Provider + " could not be reached: " + redactURL(err.Error()))}
+	}
+	if resp.StatusCode >= 300 {
+		body, _ := readLimited(resp.Body, 1<<20)
+		resp.Body.Close()
+		now := x.s.clock.Now()
+		until, _ := route.CooldownFromResponse(resp.StatusCode, resp.Header, body, now)
+		upErr := x.s.codecs.Codec(exec.Format()).DecodeError(resp.StatusCode, resp.Header, body)
+		out := route.Outcome{Status: resp.StatusCode, Latency: now.Sub(start), CooldownUntil: until, Message: upErr.Message,
+			AuthFailed: resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden}
+		x.s.router.End(a, out)
+		x.rec.Status = resp.StatusCode
+		x.rec.ErrorClass = errorClass(resp.StatusCode)
+		var raw *rawError
+		if identity {
+			raw = &rawError{status: resp.StatusCode, header: keepErrorHeaders(resp.Header), body: body}
+		}
+		if x.s.retryable(x.rt, resp.StatusCode) {
+			return attemptResult{kind: attemptRetry, err: upErr, raw: raw}
+		}
+		return attemptResult{kind: attemptFatal, err: upErr, raw: raw}
+	}
+
+	if fallback {
+		x.w.Header().Set("X-CLIProxy-Fallback", entry.Model)
+		x.rec.Fallback = entry.Model
+	}
+	var ok bool
+	if x.stream && x.op != provider.OpCountTokens && x.op != provider.OpGeminiCountTokens {
+		ok = x.relayStream(resp, exec, upFormat, identity, start)
+	} else {
+		ok = x.relayBody(resp, upFormat, identity, start)
+	}
+	out := route.Outcome{Status: x.rec.Status, Latency: x.s.clock.Now().Sub(start)}
+	if !ok && x.rec.ErrorClass != "client_closed" {
+		out.Err = errUpstreamBroken
+		out.Message = "upstream response was cut or malformed"
+	}
+	x.s.router.End(a, out)
+	return attemptResult{kind: attemptDone}
+}
+
+var errUpstreamBroken = errors.New("upstream response was cut or malformed")
+
+// localCount answers a token-count request with a local estimate when the upstream has no native count
+// (see docs/translation.md for the method). The X-CLIProxy-Token-Count header says so.
+func (x *exchange) localCount(entry route.Entry) attemptResult {
+	req, lerr := x.decoded()
+	if lerr != nil {
+		return attemptResult{kind: attemptFatal, err: lerr}
+	}
+	n := translate.EstimateTokens(req)
+	body := translate.EncodeCountTokensResponse(x.client, n)
+	h := x.w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("X-CLIProxy-Token-Count", "estimate")
+	x.rec.Provider, x.rec.CredentialID = entry.Provider, entry.CredentialID
+	x.rec.Status = http.StatusOK
+	x.w.WriteHeader(http.StatusOK)
+	_, _ = x.w.Write(body)
+	return attemptResult{kind: attemptDone}
+}
+
+// decoded returns the client's request in canonical form, decoding it once.
+func (x *exchange) decoded() (*llm.Request, *llm.Error) {
+	if x.canon == nil && x.canonErr == nil {
+		x.canon, x.canonErr = x.s.codecs.Codec(x.client).DecodeRequest(x.body)
+		if x.canon != nil {
+			if x.client == llm.FormatGemini {
+				x.canon.Model = x.model
+				x.canon.Stream = x.stream
+			}
+			translate.ApplyModelSuffix(x.canon)
+		}
+	}
+	if x.canonErr != nil {
+		return nil, asLLMError(x.canonErr)
+	}
+	return x.canon, nil
+}
+
+// backoff waits d unless the client goes away first.
+func (x *exchange) backoff(d time.Duration) bool {
+	if d <= 0 {
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-x.r.Context().Done():
+		x.rec.Status = 499
+		x.rec.ErrorClass = "client_closed"
+		return false
+	}
+}
+
+// fail answers the client with e in its own format.
+func (x *exchange) fail(e *llm.Error) {
+	x.rec.Status = e.Status
+	if x.rec.ErrorClass == "" {
+		x.rec.ErrorClass = errorClass(e.Status)
+	}
+	x.rec.ErrorMessage = e.Message
+	x.s.writeError(x.w, x.client, e)
+}
+
+// passRawError relays an upstream error unchanged (status, body and rate-limit headers) to a client that
+// speaks the upstream's own format.
+func (x *exchange) passRawError(e *rawError) {
+	h := x.w.Header()
+	for k, v := range e.header {
+		h[k] = v
+	}
+	x.rec.Status = e.status
+	x.w.WriteHeader(e.status)
+	_, _ = x.w.Write(e.body)
+}
+
+func asLLMError(err error) *llm.Error {
+	var le *llm.Error
+	if errors.As(err, &le) {
+		return le
+	}
+	return llm.BadRequest("%s", err.Error())
+}
+
+func errorClass(status int) string {
+	switch {
+	case status == 429:
+		return "rate_limited"
+	case status == 401 || status == 403:
+		return "auth"
+	case status == 404:
+		return "not_found"
+	case status >= 500:
+		return "upstream_5xx"
+	case status >= 400:
+		return "client_error"
+	}
+	return ""
+}
+
+// keepErrorHeaders keeps the headers of an upstream error that a client may act on: retry hints, rate-limit
+// windows, request ids and the content type.
+func keepErrorHeaders(h http.Header) http.Header {
+	out := make(http.Header, 8)
+	for k, v := range h {
+		switch {
+		case k == "Content-Type", k == "Retry-After", k == "Retry-After-Ms", k == "X-Should-Retry",
+			k == "X-Request-Id", k == "Request-Id",
+			hasPrefix(k, "X-Ratelimit-"), hasPrefix(k, "Anthropic-Ratelimit-"):
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// readLimited reads at most max bytes of r; a longer body is an error.
+func readLimited(r io.Reader, max int64) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, max+1))
+	if err != nil {
+		return b, err
+	}
+	if int64(len(b)) > max {
+		return b[:max], errBodyTooLarge
+	}
+	return b, nil
+}
+
+var errBodyTooLarge = errors.New("body too large")
+
+// triedSet remembers credentials already tried for one request without allocating for the first few.
+type triedSet struct {
+	small [8]string
+	n     int
+	more  map[string]struct{}
+}
+
+func newTriedSet() *triedSet { return &triedSet{} }
+
+func (t *triedSet) add(id string) {
+	if t.n < len(t.small) {
+		t.small[t.n] = id
+		t.n++
+		return
+	}
+	if t.more == nil {
+		t.more = make(map[string]struct{})
+	}
+	t.more[id] = struct{}{}
+}
+
+func (t *triedSet) has(id string) bool {
+	for i := 0; i < t.n; i++ {
+		if t.small[i] == id {
+			return true
+		}
+	}
+	_, ok := t.more[id]
+	return ok
+}
+
+// contextDone reports whether ctx has ended.
+func contextDone(ctx context.Context) bool { return ctx.Err() != nil }

@@ -1,0 +1,302 @@
+//go:build loadbench
+
+package server
+
+// The load benchmark behind `make bench`: the real `cliproxy serve` binary in a child process in front of a
+// fake upstream, against the same fake hit directly, run alternately in one process tree. It prints
+// requests/s, p50, p99, the proxy/direct ratio, the proxy's CPU per request and its RSS.
+//
+//	go test -tags loadbench -run TestLoadBench -v ./proxycore/server -args -bin ../../bin/cliproxy
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/cliproxy/cliproxy/proxycore/proxytest"
+)
+
+var (
+	benchBin      = flag.String("bin", "../../bin/cliproxy", "cliproxy binary to measure")
+	benchDuration = flag.Duration("phase", 2*time.Second, "length of one measured phase")
+	benchRounds   = flag.Int("rounds", 3, "alternating direct/proxy rounds per scenario")
+)
+
+type scenario struct {
+	name        string
+	path        string // client path
+	body        []byte
+	conc        int
+	stream      bool
+	direct      string // direct URL ("" = no direct counterpart)
+	contentType string
+	header      http.Header
+}
+
+type phaseResult struct {
+	n        int
+	failures int
+	elapsed  time.Duration
+	lat      []time.Duration
+	cpu      time.Duration // proxy CPU during the phase
+}
+
+func (r phaseResult) rps() float64 { return float64(r.n) / r.elapsed.Seconds() }
+
+func (r phaseResult) pct(q float64) time.Duration {
+	if len(r.lat) == 0 {
+		return 0
+	}
+	sort.Slice(r.lat, func(i, j int) bool { return r.lat[i] < r.lat[j] })
+	return r.lat[int(float64(len(r.lat)-1)*q)]
+}
+
+func TestLoadBench(t *testing.T) {
+	bin, err := filepath.Abs(*benchBin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(bin); err != nil {
+		t.Fatalf("build the binary first (make build): %v", err)
+	}
+	openaiUp, err := proxytest.StartOpenAI(proxytest.WithoutRecording())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer openaiUp.Close()
+	claudeUp, err := proxytest.StartAnthropic(proxytest.WithoutRecording())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer claudeUp.Close()
+	openaiUp.SetDefault(proxytest.Reply{StreamChunks: 18})
+	claudeUp.SetDefault(proxytest.Reply{StreamChunks: 18})
+
+	port := freePort(t)
+	dir := t.TempDir()
+	cfg := fmt.Sprintf(`port = %d
+api-keys = ["bench-key"]
+[health-tracking]
+enable = true
+[[openai]]
+api-key = "up-key"
+base-url = "%s/v1"
+models = ["gpt-4o"]
+[[anthropic]]
+api-key = "up-key"
+base-url = "%s"
+models = ["claude-sonnet-4-5"]
+`, port, openaiUp.URL, claudeUp.URL)
+	cfgPath := filepath.Join(dir, "config.toml")
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "serve", "--config", cfgPath)
+	cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+dir, "XDG_DATA_HOME="+dir, "HOME="+dir)
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	ready := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		once := sync.Once{}
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), "listening on") {
+				once.Do(func() { close(ready) })
+			}
+		}
+	}()
+	select {
+	case <-ready:
+	case <-time.After(30 * time.Second):
+		t.Fatal("cliproxy serve did not start")
+	}
+	proxyURL := "http://127.0.0.1:" + strconv.Itoa(port)
+	pid := cmd.Process.Pid
+	time.Sleep(500 * time.Millisecond) // let the runtime settle before reading the idle RSS
+	idleRSS := rssKiB(pid)
+
+	chatBody := []byte(`{"model":"gpt-4o","messages":[{"role":"system","content":"You are a concise assistant."},{"role":"user","content":"` + strings.Repeat("Summarise the design of a proxy. ", 24) + `"}],"max_tokens":200}`)
+	chatStream := bytes.Replace(chatBody, []byte(`"max_tokens":200`), []byte(`"max_tokens":200,"stream":true`), 1)
+	chatToClaude := bytes.Replace(chatBody, []byte(`"gpt-4o"`), []byte(`"claude-sonnet-4-5"`), 1)
+	chatToClaudeStream := bytes.Replace(chatStream, []byte(`"gpt-4o"`), []byte(`"claude-sonnet-4-5"`), 1)
+	claudeBody := []byte(`{"model":"gpt-4o","max_tokens":200,"system":"You are a concise assistant.","messages":[{"role":"user","content":"` + strings.Repeat("Summarise the design of a proxy. ", 24) + `"}]}`)
+	claudeStream := bytes.Replace(claudeBody, []byte(`"max_tokens":200`), []byte(`"max_tokens":200,"stream":true`), 1)
+	claudeIdentity := bytes.Replace(claudeBody, []byte(`"gpt-4o"`), []byte(`"claude-sonnet-4-5"`), 1)
+
+	scenarios := []scenario{
+		{name: "chat c=1", path: "/v1/chat/completions", body: chatBody, conc: 1, direct: openaiUp.URL + "/v1/chat/completions"},
+		{name: "chat c=16", path: "/v1/chat/completions", body: chatBody, conc: 16, direct: openaiUp.URL + "/v1/chat/completions"},
+		{name: "chat c=128", path: "/v1/chat/completions", body: chatBody, conc: 128, direct: openaiUp.URL + "/v1/chat/completions"},
+		{name: "chat stream c=16", path: "/v1/chat/completions", body: chatStream, conc: 16, stream: true, direct: openaiUp.URL + "/v1/chat/completions"},
+		{name: "messages c=16 (identity)", path: "/v1/messages", body: claudeIdentity, conc: 16, direct: claudeUp.URL + "/v1/messages"},
+		{name: "openai->claude c=16", path: "/v1/chat/completions", body: chatToClaude, conc: 16},
+		{name: "openai->claude stream c=16", path: "/v1/chat/completions", body: chatToClaudeStream, conc: 16, stream: true},
+		{name: "claude->openai c=16", path: "/v1/messages", body: claudeBody, conc: 16},
+		{name: "claude->openai stream c=16", path: "/v1/messages", body: claudeStream, conc: 16, stream: true},
+	}
+	tr := &http.Transport{MaxIdleConns: 1024, MaxIdleConnsPerHost: 512, IdleConnTimeout: time.Minute}
+	client := &http.Client{Transport: tr}
+
+	fmt.Printf("\ncliproxy load benchmark (%d rounds of %v per side, alternating; 2-core machine, load generator and fake upstream in this process)\n", *benchRounds, *benchDuration)
+	fmt.Printf("idle RSS of `cliproxy serve`: %.1f MiB\n\n", float64(idleRSS)/1024)
+	fmt.Printf("%-28s %10s %10s %10s %10s %10s %10s %8s %12s\n", "scenario", "direct/s", "proxy/s", "ratio", "d-p50", "p-p50", "p-p99", "+p50", "cpu/req")
+	for _, sc := range scenarios {
+		var d, p phaseResult
+		for r := 0; r < *benchRounds; r++ {
+			if sc.direct != "" {
+				d = merge(d, runPhase(t, client, sc, sc.direct, 0))
+			}
+			p = merge(p, runPhase(t, client, sc, proxyURL+sc.path, pid))
+		}
+		ratio, dp50 := "-", "-"
+		added := "-"
+		if sc.direct != "" && d.n > 0 {
+			ratio = fmt.Sprintf("%.2f", p.rps()/d.rps())
+			dp50 = fmtDur(d.pct(0.5))
+			added = fmtDur(p.pct(0.5) - d.pct(0.5))
+		}
+		cpu := time.Duration(0)
+		if p.n > 0 {
+			cpu = p.cpu / time.Duration(p.n)
+		}
+		fmt.Printf("%-28s %10s %10.0f %10s %10s %10s %10s %8s %12s\n", sc.name, fmtRPS(d), p.rps(), ratio, dp50, fmtDur(p.pct(0.5)), fmtDur(p.pct(0.99)), added, cpu)
+		if p.failures > 0 || d.failures > 0 {
+			fmt.Printf("  failures: direct %d, proxy %d\n", d.failures, p.failures)
+		}
+	}
+	fmt.Printf("\nRSS of `cliproxy serve` after the run: %.1f MiB\n", float64(rssKiB(pid))/1024)
+}
+
+func fmtRPS(r phaseResult) string {
+	if r.n == 0 {
+		return "-"
+	}
+	return strconv.FormatFloat(r.rps(), 'f', 0, 64)
+}
+
+func fmtDur(d time.Duration) string {
+	return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 3, 64) + "ms"
+}
+
+func merge(a, b phaseResult) phaseResult {
+	a.n += b.n
+	a.failures += b.failures
+	a.elapsed += b.elapsed
+	a.lat = append(a.lat, b.lat...)
+	a.cpu += b.cpu
+	return a
+}
+
+// runPhase drives url with sc.conc workers for the phase duration.
+func runPhase(t *testing.T, client *http.Client, sc scenario, url string, pid int) phaseResult {
+	var (
+		mu       sync.Mutex
+		lat      = make([]time.Duration, 0, 1<<14)
+		n, fails atomic.Int64
+	)
+	ctx, cancel := context.WithTimeout(context.Background(), *benchDuration)
+	defer cancel()
+	cpu0 := cpuTime(pid)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for w := 0; w < sc.conc; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			local := make([]time.Duration, 0, 1024)
+			buf := make([]byte, 32<<10)
+			for ctx.Err() == nil {
+				req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(sc.body))
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("Authorization", "Bearer bench-key")
+				req.Header.Set("X-Api-Key", "up-key")
+				req.Header.Set("Anthropic-Version", "2023-06-01")
+				t0 := time.Now()
+				resp, err := client.Do(req)
+				if err != nil {
+					fails.Add(1)
+					continue
+				}
+				for {
+					if _, err := resp.Body.Read(buf); err != nil {
+						if err != io.EOF {
+							fails.Add(1)
+						}
+						break
+					}
+				}
+				resp.Body.Close()
+				if resp.StatusCode != 200 {
+					fails.Add(1)
+					continue
+				}
+				local = append(local, time.Since(t0))
+				n.Add(1)
+			}
+			mu.Lock()
+			lat = append(lat, local...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	return phaseResult{n: int(n.Load()), failures: int(fails.Load()), elapsed: elapsed, lat: lat, cpu: cpuTime(pid) - cpu0}
+}
+
+// cpuTime returns the user+system CPU time of pid from /proc (0 for pid 0 or where /proc is missing).
+func cpuTime(pid int) time.Duration {
+	if pid == 0 {
+		return 0
+	}
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	f := strings.Fields(s[i+2:])
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * (time.Second / 100) // USER_HZ is 100 on Linux
+}
+
+func rssKiB(pid int) int64 {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "VmRSS:") {
+			v, _ := strconv.ParseInt(strings.Fields(line)[1], 10, 64)
+			return v
+		}
+	}
+	return 0
+}
+
+func freePort(t *testing.T) int {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}

@@ -1,0 +1,185 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+
+	"github.com/cliproxy/cliproxy/proxycore/llm"
+)
+
+// wireUsage unmarshals the usage object of every format (WIRE.md section 5.5); only the fields of one
+// format are set at a time.
+type wireUsage struct {
+	PromptTokens     int64 `json:"prompt_tokens"`
+	CompletionTokens int64 `json:"completion_tokens"`
+	PromptDetails    struct {
+		CachedTokens     int64 `json:"cached_tokens"`
+		CacheWriteTokens int64 `json:"cache_write_tokens"`
+	} `json:"prompt_tokens_details"`
+	CompletionDetails struct {
+		ReasoningTokens int64 `json:"reasoning_tokens"`
+	} `json:"completion_tokens_details"`
+
+	InputTokens  int64 `json:"input_tokens"`
+	OutputTokens int64 `json:"output_tokens"`
+	InputDetails struct {
+		CachedTokens     int64 `json:"cached_tokens"`
+		CacheWriteTokens int64 `json:"cache_write_tokens"`
+	} `json:"input_tokens_details"`
+	OutputDetails struct {
+		ReasoningTokens int64 `json:"reasoning_tokens"`
+		ThinkingTokens  int64 `json:"thinking_tokens"`
+	} `json:"output_tokens_details"`
+	CacheCreation int64 `json:"cache_creation_input_tokens"`
+	CacheRead     int64 `json:"cache_read_input_tokens"`
+}
+
+type geminiUsage struct {
+	Prompt     int64 `json:"promptTokenCount"`
+	Candidates int64 `json:"candidatesTokenCount"`
+	Cached     int64 `json:"cachedContentTokenCount"`
+	Thoughts   int64 `json:"thoughtsTokenCount"`
+	ToolPrompt int64 `json:"toolUsePromptTokenCount"`
+}
+
+type usageEnvelope struct {
+	Usage   *wireUsage `json:"usage"`
+	Message *struct {
+		Usage *wireUsage `json:"usage"`
+	} `json:"message"`
+	Response *struct {
+		Usage *wireUsage `json:"usage"`
+	} `json:"response"`
+	UsageMetadata *geminiUsage `json:"usageMetadata"`
+}
+
+// extractUsage reads the usage of a non-streaming response body of format f. Unknown shapes give zero usage.
+func extractUsage(f llm.Format, body []byte) llm.Usage {
+	var env usageEnvelope
+	if json.Unmarshal(body, &env) != nil {
+		return llm.Usage{}
+	}
+	return env.normalize(f)
+}
+
+func (env *usageEnvelope) normalize(f llm.Format) llm.Usage {
+	if env.UsageMetadata != nil {
+		g := env.UsageMetadata
+		return llm.Usage{InputTokens: g.Prompt + g.ToolPrompt, OutputTokens: g.Candidates + g.Thoughts,
+			CachedInputTokens: g.Cached, ReasoningTokens: g.Thoughts}
+	}
+	u := env.Usage
+	if u == nil && env.Message != nil {
+		u = env.Message.Usage
+	}
+	if u == nil && env.Response != nil {
+		u = env.Response.Usage
+	}
+	if u == nil {
+		return llm.Usage{}
+	}
+	switch f {
+	case llm.FormatClaude:
+		// Anthropic's input_tokens excludes cache reads and writes; the canonical input is the full prompt.
+		return llm.Usage{InputTokens: u.InputTokens + u.CacheCreation + u.CacheRead, OutputTokens: u.OutputTokens,
+			CachedInputTokens: u.CacheRead, CacheCreationTokens: u.CacheCreation, ReasoningTokens: u.OutputDetails.ThinkingTokens}
+	case llm.FormatResponses:
+		return llm.Usage{InputTokens: u.InputTokens, OutputTokens: u.OutputTokens, CachedInputTokens: u.InputDetails.CachedTokens,
+			CacheCreationTokens: u.InputDetails.CacheWriteTokens, ReasoningTokens: u.OutputDetails.ReasoningTokens}
+	}
+	return llm.Usage{InputTokens: u.PromptTokens, OutputTokens: u.CompletionTokens, CachedInputTokens: u.PromptDetails.CachedTokens,
+		CacheCreationTokens: u.PromptDetails.CacheWriteTokens, ReasoningTokens: u.CompletionDetails.ReasoningTokens}
+}
+
+// usageSniffer picks the usage out of an identity stream without decoding every event: only frames that
+// mention usage are parsed, and for Gemini (whose chunks repeat running totals) only the last one.
+type usageSniffer struct {
+	format    llm.Format
+	u         llm.Usage
+	last      []byte // Gemini: the last frame carrying usageMetadata
+	sawFinish bool
+}
+
+var (
+	usageKey         = []byte(`"usage"`)
+	usageMetadataKey = []byte(`"usageMetadata"`)
+)
+
+func (s *usageSniffer) observe(frame []byte) {
+	if s.format == llm.FormatGemini {
+		if bytes.Contains(frame, geminiFinishMarker) {
+			s.sawFinish = true
+		}
+		if bytes.Contains(frame, usageMetadataKey) {
+			s.last = append(s.last[:0], frame...)
+		}
+		return
+	}
+	if !bytes.Contains(frame, usageKey) {
+		return
+	}
+	data := frameData(frame)
+	if len(data) == 0 || data[0] != '{' {
+		return
+	}
+	var env usageEnvelope
+	if json.Unmarshal(data, &env) != nil {
+		return
+	}
+	got := env.normalize(s.format)
+	if s.format == llm.FormatClaude {
+		// message_start carries the input side; message_delta the cumulative output (WIRE.md 3.5).
+		if env.Message != nil {
+			s.u.InputTokens, s.u.CachedInputTokens, s.u.CacheCreationTokens = got.InputTokens, got.CachedInputTokens, got.CacheCreationTokens
+		} else if env.Usage != nil {
+			if env.Usage.InputTokens+env.Usage.CacheRead+env.Usage.CacheCreation > 0 {
+				s.u.InputTokens, s.u.CachedInputTokens, s.u.CacheCreationTokens = got.InputTokens, got.CachedInputTokens, got.CacheCreationTokens
+			}
+			s.u.OutputTokens, s.u.ReasoningTokens = got.OutputTokens, got.ReasoningTokens
+		}
+		return
+	}
+	if got != (llm.Usage{}) {
+		s.u = got
+	}
+}
+
+func (s *usageSniffer) usage() llm.Usage {
+	if s.format == llm.FormatGemini && len(s.last) > 0 {
+		var env usageEnvelope
+		if json.Unmarshal(frameData(s.last), &env) == nil {
+			return env.normalize(s.format)
+		}
+	}
+	return s.u
+}
+
+// frameData returns the payload of the data: lines of one SSE frame (joined as the SSE spec says).
+func frameData(frame []byte) []byte {
+	var out []byte
+	n := 0
+	for len(frame) > 0 {
+		line := frame
+		if i := bytes.IndexByte(frame, '\n'); i >= 0 {
+			line, frame = frame[:i], frame[i+1:]
+		} else {
+			frame = nil
+		}
+		line = bytes.TrimRight(line, "\r")
+		if bytes.HasPrefix(line, dataPrefix) {
+			v := line[len(dataPrefix):]
+			if len(v) > 0 && v[0] == ' ' {
+				v = v[1:]
+			}
+			if n == 0 {
+				out = v
+			} else {
+				out = append(append(append([]byte(nil), out...), '\n'), v...)
+			}
+			n++
+		}
+	}
+	return out
+}
+
+var dataPrefix = []byte("data:")
