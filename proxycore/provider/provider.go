@@ -6,6 +6,7 @@ package provider
 import (
 	"context"
 	"net/http"
+	"time"
 
 	"github.com/cliproxy/cliproxy/proxycore/llm"
 )
@@ -82,4 +83,26 @@ type Executor interface {
 // Labeled is implemented by executors that have a human label (an account e-mail, a config label).
 type Labeled interface {
 	Label() string
+}
+
+// QuotaReporter is implemented by executors whose upstream reports quota or usage hints (Anthropic unified
+// rate-limit headers, Codex usage headers, Copilot quota snapshots). The UI shows them per account.
+type QuotaReporter interface {
+	Quota() Quota
+}
+
+// Quota is the latest quota picture an upstream reported for one account.
+type Quota struct {
+	Updated time.Time   // when the hints were last seen; zero: never
+	Items   []QuotaItem // one per window or bucket, e.g. "5h", "weekly", "premium_interactions"
+}
+
+// QuotaItem is one quota window.
+type QuotaItem struct {
+	Name        string
+	UsedPercent float64   // 0..100; -1 when unknown
+	Remaining   int64     // -1 when unknown
+	Limit       int64     // -1 when unknown
+	ResetAt     time.Time // zero when unknown
+	Status      string    // upstream status word, e.g. "allowed", "allowed_warning", "rejected"
 }

@@ -2,19 +2,40 @@ package server
 
 import (
 	"errors"
-	"net/http"
 
-	"github.com/gorilla/mux"
+	"github.com/cliproxy/cliproxy/proxycore/spend"
+	"github.com/cliproxy/cliproxy/proxycore/store"
 )
 
-// Gateway bundles the optional gateway features. Each nil field turns its feature off.
+// Gateway bundles the gateway features that need persistence. The app opens the store and hands the
+// pieces in; every nil field turns its feature off. Rate limits, the response cache and Prometheus metrics
+// are built by the server itself from the configuration ([rate-limits], [cache], [metrics]).
 type Gateway struct {
-	// Keys authenticates virtual keys.
-	Keys KeyAuthenticator
+	// Keys holds the virtual keys: authentication, model allow-lists, budgets and per-key limits.
+	Keys *spend.Keys
+	// Spend receives one row per finished request (the async spend writer); nil: no spend log.
+	Spend SpendSink
+	// Pricing prices usage; nil: the built-in table with the config's [[pricing.models]] overrides.
+	Pricing *spend.Pricing
+	// RequestLog receives a masked copy of each request when [request-log] is enabled; nil: off.
+	RequestLog RequestLogSink
 }
 
-// KeyAuthenticator turns a presented virtual key into a Principal. It must answer from memory: it runs on
-// every request.
+// SpendSink takes spend rows without blocking (spend.Writer satisfies it). Add reports false when the row
+// was dropped because the queue is full.
+type SpendSink interface {
+	Add(rec spend.Record) bool
+	QueueDepth() int
+	Dropped() uint64
+}
+
+// RequestLogSink takes request-log rows without blocking.
+type RequestLogSink interface {
+	LogRequest(row store.RequestLogRow)
+}
+
+// KeyAuthenticator turns a presented key into a Principal. It must answer from memory: it runs on every
+// request.
 type KeyAuthenticator interface {
 	Authenticate(plaintext string) (*Principal, error)
 }
@@ -23,12 +44,4 @@ type KeyAuthenticator interface {
 // expired keys, whose errors are shown to the caller).
 var ErrUnknownKey = errors.New("unknown key")
 
-func isUnknownKey(err error) bool { return errors.Is(err, ErrUnknownKey) }
-
-// cacheStore offers a successful non-streaming answer to the response cache.
-func (s *Server) cacheStore(x *exchange, status int, body []byte) {}
-
-// registerExtra adds the routes of optional features (metrics, pass-through endpoints).
-func (s *Server) registerExtra(m *mux.Router, api *mux.Router) {}
-
-var _ = http.StatusOK
+func isUnknownKey(err error) bool { return errors.Is(err, ErrUnknownKey) || errors.Is(err, spend.ErrUnknownKey) }
