@@ -184,3 +184,24 @@ var (
 	jsonContentType = []string{"application/json"}
 	sseAccept       = []string{"text/event-stream"}
 )
+
+// Authorize sets the credential header this provider kind expects.
+func (e *apiKeyExecutor) Authorize(h http.Header) {
+	if e.cfg.APIKey == "" {
+		return
+	}
+	switch e.cfg.Kind {
+	case KindOpenAI, KindOpenAICompatible:
+		h["Authorization"] = []string{"Bearer " + e.cfg.APIKey}
+	case KindAnthropic:
+		h["X-Api-Key"] = []string{e.cfg.APIKey}
+		if h.Get("Anthropic-Version") == "" {
+			h["Anthropic-Version"] = []string{DefaultAnthropicVersion}
+		}
+	case KindGemini:
+		h["X-Goog-Api-Key"] = []string{e.cfg.APIKey}
+	}
+	for k, v := range e.extra {
+		h[k] = v
+	}
+}

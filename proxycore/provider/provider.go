@@ -106,3 +106,9 @@ type QuotaItem struct {
 	ResetAt     time.Time // zero when unknown
 	Status      string    // upstream status word, e.g. "allowed", "allowed_warning", "rejected"
 }
+
+// Authorizer is implemented by executors that can attach their credential to an arbitrary upstream
+// request (the pass-through endpoints use it).
+type Authorizer interface {
+	Authorize(h http.Header)
+}

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/cliproxy/cliproxy/proxycore/limit"
 	"github.com/cliproxy/cliproxy/proxycore/llm"
 	"github.com/cliproxy/cliproxy/proxycore/provider"
 	"github.com/cliproxy/cliproxy/proxycore/route"
@@ -31,6 +32,11 @@ type exchange struct {
 	canonErr error
 
 	rec *Record // filled in as the request progresses
+
+	ticket    limit.Ticket // rate-limit admission, released in settle
+	hasTicket bool
+	cacheKey  string // response cache key on a miss; "" when the answer is not cacheable
+	respBody  []byte // non-streaming answer kept for the request log
 }
 
 // forward routes the exchange across credentials and fallback models until one upstream answers, then
@@ -242,7 +248,9 @@ func (x *exchange) attempt(exec provider.Executor, entry route.Entry, fallback b
 	} else {
 		ok = x.relayBody(resp, upFormat, identity, start)
 	}
-	out := route.Outcome{Status: x.rec.Status, Latency: x.s.clock.Now().Sub(start)}
+	end := x.s.clock.Now()
+	x.rec.Upstream = end.Sub(start)
+	out := route.Outcome{Status: x.rec.Status, Latency: end.Sub(start)}
 	if !ok && x.rec.ErrorClass != "client_closed" {
 		out.Err = errUpstreamBroken
 		out.Message = "upstream response was cut or malformed"

@@ -44,4 +44,6 @@ type KeyAuthenticator interface {
 // expired keys, whose errors are shown to the caller).
 var ErrUnknownKey = errors.New("unknown key")
 
-func isUnknownKey(err error) bool { return errors.Is(err, ErrUnknownKey) || errors.Is(err, spend.ErrUnknownKey) }
+func isUnknownKey(err error) bool {
+	return errors.Is(err, ErrUnknownKey) || errors.Is(err, spend.ErrUnknownKey)
+}

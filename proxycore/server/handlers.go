@@ -70,7 +70,8 @@ func (s *Server) serveGenerate(w http.ResponseWriter, r *http.Request, f llm.For
 	rt := s.rt.Load()
 	p := principalOf(r)
 	rec := &Record{Time: start, RequestID: w.Header().Get("X-Request-Id"), Route: routeName, ClientFormat: f, KeyID: p.KeyID}
-	defer s.finish(rec)
+	x := &exchange{s: s, rt: rt, w: w, r: r, client: f, op: op, rec: rec}
+	defer s.finish(x, p)
 
 	if r.ContentLength > rt.maxRequest {
 		rec.Status, rec.ErrorClass = http.StatusRequestEntityTooLarge, "request_too_large"
@@ -87,7 +88,7 @@ func (s *Server) serveGenerate(w http.ResponseWriter, r *http.Request, f llm.For
 		rec.Status, rec.ErrorClass = 499, "client_closed"
 		return
 	}
-	x := &exchange{s: s, rt: rt, w: w, r: r, client: f, op: op, body: body, rec: rec}
+	x.body = body
 	if f == llm.FormatGemini {
 		x.model, x.stream = pathModel, pathStream
 		if len(bytes.TrimSpace(body)) == 0 || !json.Valid(body) {
@@ -119,15 +120,23 @@ func (s *Server) serveGenerate(w http.ResponseWriter, r *http.Request, f llm.For
 		x.fail(errForbidden("This key may not use model '" + x.model + "'. Its allow-list is: " + strings.Join(p.Models, ", ") + "."))
 		return
 	}
+	if !x.admit(p) {
+		return
+	}
+	if x.cacheLookup(p) {
+		return
+	}
 	x.forward()
 }
 
-// finish stamps the record and hands it to the recorder.
-func (s *Server) finish(rec *Record) {
+// finish stamps the record, settles the gateway bookkeeping and hands the record to the recorder.
+func (s *Server) finish(x *exchange, p *Principal) {
+	rec := x.rec
 	if rec.Status == 0 {
 		rec.Status = http.StatusOK
 	}
 	rec.Latency = s.clock.Now().Sub(rec.Time)
+	s.settle(x, p)
 	if s.opts.Recorder != nil {
 		s.opts.Recorder.Record(rec)
 	}

@@ -4,12 +4,14 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"net"
 	"net/http"
 	"runtime/debug"
 	"strings"
 
 	"github.com/cliproxy/cliproxy/proxycore/llm"
+	"github.com/cliproxy/cliproxy/proxycore/spend"
 )
 
 type ctxKey uint8
@@ -24,6 +26,8 @@ type Principal struct {
 	RPM, TPM, MaxParallel int
 	// Models is the allow-list of a virtual key (empty = all).
 	Models []string
+	// Key is the virtual key itself (nil for static and generated client keys).
+	Key *spend.Key
 }
 
 // principalOf returns the caller of r (zero Principal when auth is off).
@@ -72,6 +76,16 @@ func (s *Server) outer(next http.Handler) http.Handler {
 				return
 			}
 		}
+		if rt.metricsOn && r.URL.Path == rt.metricsPath && r.Method == http.MethodGet {
+			s.serveMetrics(w, r, rt)
+			return
+		}
+		if len(rt.passThrough) > 0 {
+			if pt := rt.matchPassThrough(r.URL.Path); pt != nil {
+				s.authMiddleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.servePassThrough(w, r, rt, pt) })).ServeHTTP(w, r)
+				return
+			}
+		}
 		next.ServeHTTP(w, r)
 	})
 }
@@ -83,18 +97,19 @@ func (s *Server) authMiddleware(next http.Handler) http.Handler {
 		key := clientKey(r)
 		f := formatForPath(r.URL.Path)
 		if key != "" {
-			if id, ok := rt.clientKeys[hashKey(key)]; ok {
-				next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey, &Principal{KeyID: id})))
+			if p, ok := rt.clientKeys[hashKey(key)]; ok {
+				next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey, p)))
 				return
 			}
 			if s.gw.Keys != nil {
-				p, err := s.gw.Keys.Authenticate(key)
+				k, err := s.gw.Keys.Authenticate(key)
 				if err == nil {
+					p := &Principal{KeyID: k.ID, Virtual: true, RPM: k.RPM, TPM: k.TPM, MaxParallel: k.MaxParallel, Key: k}
 					next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey, p)))
 					return
 				}
 				if !isUnknownKey(err) {
-					s.writeError(w, f, errUnauthorized(err.Error()))
+					s.writeError(w, f, errUnauthorized("This key was "+keyState(err)+"; create a new one with `cliproxy keys create` or in the tray's Keys tab."))
 					return
 				}
 			}
@@ -109,6 +124,17 @@ func (s *Server) authMiddleware(next http.Handler) http.Handler {
 		}
 		s.writeError(w, f, errUnauthorized("The API key is not valid for this proxy. Use the client key shown by the tray menu ('Copy API key') or printed by `cliproxy serve`, or a virtual key from `cliproxy keys create`."))
 	})
+}
+
+// keyState words a virtual key's authentication failure for the caller.
+func keyState(err error) string {
+	switch {
+	case errors.Is(err, spend.ErrRevoked):
+		return "revoked"
+	case errors.Is(err, spend.ErrExpired):
+		return "expired"
+	}
+	return "refused (" + err.Error() + ")"
 }
 
 // clientKey reads the caller's key from any of the places the three APIs put it.

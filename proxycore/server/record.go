@@ -26,6 +26,8 @@ type Record struct {
 	Usage         llm.Usage
 	Latency       time.Duration // whole request
 	TTFB          time.Duration // upstream start to first byte
+	Upstream      time.Duration // time spent on the upstream call that answered, to its last byte
+	CostUSD       float64       // priced usage (0 for cache hits and unknown models)
 	CacheHit      bool
 }
 

@@ -48,6 +48,9 @@ func (x *exchange) relayBody(resp *http.Response, upFormat llm.Format, identity 
 		x.w.WriteHeader(resp.StatusCode)
 		_, _ = x.w.Write(body)
 		x.s.cacheStore(x, resp.StatusCode, body)
+		if x.rt.requestLog {
+			x.respBody = body
+		}
 		return true
 	}
 	canonResp, err := x.s.codecs.Codec(upFormat).DecodeResponse(body)
@@ -68,6 +71,9 @@ func (x *exchange) relayBody(resp *http.Response, upFormat llm.Format, identity 
 	x.w.WriteHeader(http.StatusOK)
 	_, _ = x.w.Write(out)
 	x.s.cacheStore(x, http.StatusOK, out)
+	if x.rt.requestLog {
+		x.respBody = out
+	}
 	return true
 }
 

@@ -7,9 +7,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cliproxy/cliproxy/proxycore/cache"
 	"github.com/cliproxy/cliproxy/proxycore/config"
+	"github.com/cliproxy/cliproxy/proxycore/limit"
 	"github.com/cliproxy/cliproxy/proxycore/provider"
 	"github.com/cliproxy/cliproxy/proxycore/route"
+	"github.com/cliproxy/cliproxy/proxycore/spend"
 )
 
 // runtime is everything derived from one configuration. It is immutable; Reload builds a new one and
@@ -26,12 +29,24 @@ type runtime struct {
 	maxResponse int64
 
 	requireKey bool
-	clientKeys map[[32]byte]string // sha256(key) -> key id
+	clientKeys map[[32]byte]*Principal // sha256(key) -> the caller it authenticates
 	origins    map[string]struct{}
 	guardrail  bool // refuse client-side api_base/base_url
 
 	mgmtKey [32]byte // sha256 of the management key
 	mgmtOn  bool
+
+	// gateway features (attachGateway)
+	limiter       *limit.Limiter // nil: [rate-limits] off
+	cache         cache.Store    // nil: [cache] off
+	pricing       *spend.Pricing
+	metricsOn     bool
+	metricsPath   string
+	metricsAuth   bool
+	requestLog    bool
+	requestLogMax int
+	masker        *masker
+	passThrough   []passThroughRoute
 }
 
 // buildRuntime derives the routing tables and policies from cfg and the logged-in accounts.
@@ -44,7 +59,7 @@ func (s *Server) buildRuntime(cfg *config.Config) (*runtime, error) {
 		maxRequest:  cfg.Limits.MaxRequestBytes(),
 		maxResponse: cfg.Limits.MaxResponseBytes(),
 		requireKey:  cfg.RequireAPIKey,
-		clientKeys:  make(map[[32]byte]string),
+		clientKeys:  make(map[[32]byte]*Principal),
 		origins:     make(map[string]struct{}),
 		guardrail:   !cfg.Guardrails.AllowClientSideCredentials,
 	}
@@ -60,11 +75,11 @@ func (s *Server) buildRuntime(cfg *config.Config) (*runtime, error) {
 	keys := cfg.APIKeys
 	for i, k := range keys {
 		if k != "" {
-			rt.clientKeys[hashKey(k)] = "static-" + strconv.Itoa(i+1)
+			rt.clientKeys[hashKey(k)] = &Principal{KeyID: "static-" + strconv.Itoa(i+1)}
 		}
 	}
 	if len(keys) == 0 && s.opts.GeneratedKey != "" {
-		rt.clientKeys[hashKey(s.opts.GeneratedKey)] = "generated"
+		rt.clientKeys[hashKey(s.opts.GeneratedKey)] = &Principal{KeyID: "generated"}
 	}
 	for _, o := range cfg.AllowedOrigins {
 		rt.origins[strings.TrimRight(o, "/")] = struct{}{}
@@ -140,6 +155,9 @@ func (s *Server) buildRuntime(cfg *config.Config) (*runtime, error) {
 		return nil, err
 	}
 	rt.fallbacks = fb
+	if err := s.attachGateway(rt, cfg); err != nil {
+		return nil, err
+	}
 	return rt, nil
 }
 

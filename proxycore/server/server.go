@@ -45,6 +45,8 @@ type Options struct {
 	Accounts AccountSource
 	// Gateway holds the optional gateway features (virtual keys, limits, cache, metrics, store).
 	Gateway Gateway
+	// OnCooldown is told when a credential (model "" = all its models) starts cooling down; it must not block.
+	OnCooldown func(credentialID, model string, until time.Time)
 	// ExtraManagement adds routes under /v0/management (accounts, logins, keys, spend) served by the app.
 	ExtraManagement []MgmtRoute
 }
@@ -84,6 +86,9 @@ type Server struct {
 
 	mgmt *management
 
+	gs   *gatewayState
+	gwMu sync.Mutex // serialises attachGateway
+
 	srvMu   sync.Mutex // guards httpSrv and ln
 	httpSrv *http.Server
 	ln      net.Listener
@@ -108,8 +113,16 @@ func New(opts Options) (*Server, error) {
 		opts:       opts,
 		gw:         opts.Gateway,
 		rnd:        rand.New(rand.NewPCG(seed(), seed())),
+		gs:         newGatewayState(),
 	}
-	router, err := route.NewRouter(routerOptions(opts.Config, s.clock, log))
+	ro := routerOptions(opts.Config, s.clock, log)
+	ro.OnCooldown = func(credentialID, model string, until time.Time) {
+		s.gs.metrics.CooldownEntered(credentialID)
+		if opts.OnCooldown != nil {
+			opts.OnCooldown(credentialID, model, until)
+		}
+	}
+	router, err := route.NewRouter(ro)
 	if err != nil {
 		return nil, err
 	}
