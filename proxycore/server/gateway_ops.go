@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -124,7 +125,14 @@ func (s *Server) attachGateway(rt *runtime, cfg *config.Config) error {
 func (x *exchange) admit(p *Principal) bool {
 	s, rt := x.s, x.rt
 	if p.Key != nil && s.gw.Keys != nil {
-		if err := s.gw.Keys.Check(p.Key, x.model); err != nil {
+		err := s.gw.Keys.Check(p.Key, x.model)
+		if errors.Is(err, spend.ErrModelNotAllowed) {
+			// The allow-list may name the alias's target instead of the alias.
+			if _, resolved, rerr := rt.catalog.Resolve(x.model); rerr == nil && resolved != x.model {
+				err = s.gw.Keys.Check(p.Key, resolved)
+			}
+		}
+		if err != nil {
 			var budget *spend.BudgetExceededError
 			var model *spend.ModelNotAllowedError
 			switch {
@@ -133,7 +141,7 @@ func (x *exchange) admit(p *Principal) bool {
 				x.fail(budgetError(budget, s.clock.Now()))
 			case errors.As(err, &model):
 				x.rec.ErrorClass = "model_not_allowed"
-				x.fail(errForbidden("This key may not use model '" + x.model + "'; ask for it to be added to the key's model allow-list or use an allowed model."))
+				x.fail(errForbidden("This key may not use model '" + x.model + "'; use a model on the key's allow-list (" + strings.Join(p.Key.Models, ", ") + ") or ask for the model to be added."))
 			default:
 				x.rec.ErrorClass = "auth"
 				x.fail(errUnauthorized("This key can no longer be used: " + err.Error() + ". Create a new key with `cliproxy keys create`."))
