@@ -4,16 +4,10 @@
 package app
 
 import (
-	"errors"
-	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"path/filepath"
-	"strings"
 
 	"github.com/cliproxy/cliproxy/proxycore/config"
-	"github.com/cliproxy/cliproxy/proxycore/server"
 )
 
 // Version is the application version, set at build time with -ldflags "-X .../app.Version=...".
@@ -36,36 +30,4 @@ func loadConfig(flagValue string, log *slog.Logger) (*config.Config, string, boo
 		log.Warn("config: " + w)
 	}
 	return cfg, path, explicit, nil
-}
-
-// clientKeyFile is where the generated client key is kept until the keystore is available.
-func clientKeyFile(configPath string) string {
-	return filepath.Join(filepath.Dir(configPath), "client-key")
-}
-
-// loadOrCreateClientKey returns the generated client key, creating it on first run (mode 0600).
-func loadOrCreateClientKey(path string) (key string, created bool, err error) {
-	b, err := os.ReadFile(path)
-	if err == nil {
-		if k := strings.TrimSpace(string(b)); k != "" {
-			return k, false, nil
-		}
-	} else if !errors.Is(err, os.ErrNotExist) {
-		return "", false, fmt.Errorf("reading the client key %s: %w", path, err)
-	}
-	k, err := server.NewClientKey()
-	if err != nil {
-		return "", false, err
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return "", false, fmt.Errorf("creating %s: %w", filepath.Dir(path), err)
-	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(k+"\n"), 0o600); err != nil {
-		return "", false, fmt.Errorf("writing the client key: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return "", false, fmt.Errorf("writing the client key: %w", err)
-	}
-	return k, true, nil
 }

@@ -1,0 +1,566 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/cliproxy/cliproxy/keystore"
+	"github.com/cliproxy/cliproxy/proxycore/clock"
+	"github.com/cliproxy/cliproxy/proxycore/config"
+	"github.com/cliproxy/cliproxy/proxycore/oauth"
+	"github.com/cliproxy/cliproxy/proxycore/provider"
+	"github.com/cliproxy/cliproxy/proxycore/server"
+	"github.com/cliproxy/cliproxy/proxycore/spend"
+	"github.com/cliproxy/cliproxy/proxycore/store"
+)
+
+// CoreOptions configures OpenCore. Every field is optional.
+type CoreOptions struct {
+	// ConfigFlag is the --config value ("" = $CLIPROXY_CONFIG or the default path).
+	ConfigFlag string
+	// DataDir overrides the data directory: the SQLite store (DataDir/cliproxy.db) and the file keystore
+	// (DataDir/auth). With DataDir set, keystore backend "auto" means the file store, so that demo data and
+	// tests never touch the user's keychain.
+	DataDir string
+	// Config, when non-nil, is used instead of loading ConfigFlag. ConfigPath (where ApplySettings writes)
+	// is then ConfigFlag, else DataDir/config.toml, else the default path.
+	Config *config.Config
+	// Logger receives operational logs; nil discards them.
+	Logger *slog.Logger
+	// Clock tells the time; nil means the system clock.
+	Clock clock.Clock
+
+	// Factories builds account executors by provider id; nil means the built-in subscription providers
+	// (see factories.go). Tests and the demo supply their own.
+	Factories map[string]provider.AccountFactory
+	// LoginSleep waits between device-flow polls; nil means a real timer. Tests make polling instant.
+	LoginSleep oauth.SleepFunc
+	// HTTPClient talks to OAuth servers during logins and refreshes; nil means a client over a shared
+	// pooled transport that honours proxy-url.
+	HTTPClient *http.Client
+}
+
+// Background intervals of a started Core.
+const (
+	healthSampleEvery = time.Minute      // health samples written to the store
+	healthCheckEvery  = 5 * time.Second  // COOLDOWN/ERROR transitions turned into events
+	accountSyncEvery  = 10 * time.Second // accounts changed by CLI commands in another process
+	pruneEvery        = 6 * time.Hour    // retention of spend rows, request log and health samples
+	// SpendRetention is how long per-request spend rows are kept; daily rollups are kept for good.
+	SpendRetention = 90 * 24 * time.Hour
+	// HealthRetention is how long health samples are kept.
+	HealthRetention = 7 * 24 * time.Hour
+	// pauseGrace bounds how long Pause and a port change wait for requests in flight.
+	pauseGrace = 10 * time.Second
+)
+
+// Core is the one composition root of the tray app and `cliproxy serve`: configuration, keystore,
+// SQLite store, virtual keys, the spend writer, OAuth providers with their refresher, the
+// logged-in accounts and the proxy server. OpenCore builds it without listening; Start serves; Close
+// tears it down. Every method is safe for concurrent use.
+type Core struct {
+	opts     CoreOptions
+	log      *slog.Logger
+	clk      clock.Clock
+	cfgPath  string
+	explicit bool // cfgPath was named (flag or environment), so its absence is an error
+
+	st         *store.Store
+	keys       *spend.Keys
+	writer     *spend.Writer
+	reqLog     *requestLogWriter
+	providers  *oauth.Providers
+	refresher  *oauth.Refresher
+	transports *provider.Transports
+	httpClient *http.Client
+	factories  map[string]provider.AccountFactory
+	srv        *server.Server
+	clientKey  string // the generated client key (kept even when api-keys are configured)
+	bus        *eventBus
+	budget     budgetWatch
+	health     healthWatch
+
+	// lifeCtx lives from OpenCore to Close: logins and background loops run under it.
+	lifeCtx    context.Context
+	lifeCancel context.CancelFunc
+	wg         sync.WaitGroup // background loops started by Start and login watchers
+
+	ksMu      sync.RWMutex // guards ks and ksBackend
+	ks        keystore.Store
+	ksBackend string
+
+	cfgMu sync.RWMutex // guards cfg
+	cfg   *config.Config
+
+	accMu    sync.RWMutex // guards accounts
+	accounts map[string]*account
+
+	loginMu sync.Mutex // guards logins
+	logins  map[string]*Login
+
+	lifeMu    sync.Mutex // guards started, paused, closed, addr, listenCfg, serveDone
+	started   bool
+	paused    bool
+	closed    bool
+	addr      net.Addr
+	listenCfg string     // host:port the listener was bound from
+	serveDone chan error // receives Serve's result; nil while not serving
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// OpenCore loads the configuration and opens everything the proxy needs without binding the port:
+// keystore, store, keys, spend writer, OAuth providers and refresher, accounts and server.
+// On error everything opened so far is closed again.
+func OpenCore(o CoreOptions) (_ *Core, err error) {
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	c := &Core{
+		opts: o, log: log, clk: clock.Or(o.Clock),
+		transports: provider.NewTransports(),
+		bus:        newEventBus(),
+		accounts:   map[string]*account{},
+		logins:     map[string]*Login{},
+	}
+	c.lifeCtx, c.lifeCancel = context.WithCancel(context.Background())
+	defer func() {
+		if err != nil {
+			c.teardown(context.Background())
+		}
+	}()
+
+	if o.Config != nil {
+		c.cfg = o.Config
+		switch {
+		case o.ConfigFlag != "":
+			c.cfgPath, c.explicit = o.ConfigFlag, true
+		case o.DataDir != "":
+			c.cfgPath = filepath.Join(o.DataDir, "config.toml")
+		default:
+			c.cfgPath, _ = config.ResolvePath("")
+		}
+	} else {
+		cfg, path, explicit, err := loadConfig(o.ConfigFlag, log)
+		if err != nil {
+			return nil, err
+		}
+		c.cfg, c.cfgPath, c.explicit = cfg, path, explicit
+	}
+	cfg := c.cfg
+
+	ks, backend, err := openKeystore(cfg.Keystore, o.DataDir, "", log)
+	if err != nil {
+		return nil, err
+	}
+	c.ks, c.ksBackend = ks, backend
+
+	dbPath := cfg.Database.Path
+	if o.DataDir != "" {
+		dbPath = filepath.Join(o.DataDir, "cliproxy.db")
+	} else if dbPath == "" {
+		dbPath = store.DefaultPath()
+	}
+	st, err := store.Open(dbPath, log, store.WithClock(c.clk))
+	if err != nil {
+		return nil, err
+	}
+	c.st = st
+
+	key, err := c.loadClientKey()
+	if err != nil {
+		return nil, err
+	}
+	c.clientKey = key
+
+	if c.keys, err = spend.NewKeys(c.lifeCtx, st, spend.KeysOptions{Clock: c.clk, Logger: log}); err != nil {
+		return nil, err
+	}
+	if c.writer, err = spend.NewWriter(st, spend.WriterOptions{FlushInterval: cfg.Database.SpendFlushInterval()}, log); err != nil {
+		return nil, err
+	}
+	c.reqLog = newRequestLogWriter(st, log)
+
+	c.httpClient = o.HTTPClient
+	if c.httpClient == nil {
+		tr, err := c.transports.Get(cfg.ProxyURL)
+		if err != nil {
+			return nil, fmt.Errorf("proxy-url: %w", err)
+		}
+		c.httpClient = &http.Client{Transport: tr, Timeout: 2 * time.Minute}
+	}
+	if c.providers, err = oauth.NewProviders(providerOverrides(cfg)); err != nil {
+		return nil, err
+	}
+	c.refresher, err = oauth.NewRefresher(oauth.RefresherOptions{
+		Store: tokenStore{c}, Providers: c.providers, HTTPClient: c.httpClient, Clock: c.clk, Logger: log,
+		OnFailure: c.onRefreshFailure,
+	})
+	if err != nil {
+		return nil, err
+	}
+	c.factories = o.Factories
+	if c.factories == nil {
+		c.factories = defaultFactories()
+	}
+	if err := c.loadAccounts(c.lifeCtx); err != nil {
+		return nil, err
+	}
+
+	c.srv, err = server.New(server.Options{
+		Config: cfg, Logger: log, Clock: c.clk, GeneratedKey: c.clientKey,
+		Recorder: recorder{c}, Accounts: accountSource{c},
+		// Pricing stays nil: the server derives it from each configuration, so a hot reload of
+		// [[pricing.models]] takes effect without a restart.
+		Gateway:         server.Gateway{Keys: c.keys, Spend: c.writer, RequestLog: c.reqLog},
+		ExtraManagement: c.managementRoutes(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	c.markFailedAccounts()
+	return c, nil
+}
+
+// Start binds the listener (an error names the port when it is busy), serves in the background, and
+// starts config hot reload, token refresh, health sampling and retention pruning. The loops stop when
+// ctx ends or Close is called; the listener stays until Close (or Pause).
+func (c *Core) Start(ctx context.Context) error {
+	c.lifeMu.Lock()
+	defer c.lifeMu.Unlock()
+	switch {
+	case c.closed:
+		return errors.New("the proxy core is closed")
+	case c.started:
+		return errors.New("the proxy core is already started")
+	}
+	if err := c.listenLocked(); err != nil {
+		return err
+	}
+	c.started = true
+	runCtx, cancel := context.WithCancel(c.lifeCtx)
+	context.AfterFunc(ctx, cancel)
+	c.goLoop(func() { c.srv.Run(runCtx) })
+	c.goLoop(func() {
+		if err := c.refresher.Run(runCtx); err != nil && !errors.Is(err, context.Canceled) {
+			c.log.Warn("token refresher stopped", "err", err)
+		}
+	})
+	c.startWatcher(runCtx)
+	c.goLoop(func() { c.maintain(runCtx) })
+	c.emit(Event{Kind: "status", Title: "Proxy running", Body: "Listening on " + c.baseURLLocked()})
+	return nil
+}
+
+// goLoop runs fn on a goroutine owned by the Core, recovering and logging a panic.
+func (c *Core) goLoop(fn func()) {
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		defer func() {
+			if r := recover(); r != nil {
+				c.log.Error("background task panicked", "panic", fmt.Sprint(r))
+			}
+		}()
+		fn()
+	}()
+}
+
+// listenLocked binds the configured address and serves on it. lifeMu must be held.
+func (c *Core) listenLocked() error {
+	addr, err := c.srv.Listen()
+	if err != nil {
+		return err
+	}
+	c.addr = addr
+	c.listenCfg = c.srv.Config().Addr()
+	c.serveLocked()
+	return nil
+}
+
+// serveLocked starts Serve on the bound listener. lifeMu must be held.
+func (c *Core) serveLocked() {
+	done := make(chan error, 1)
+	c.serveDone = done
+	go func() {
+		err := c.srv.Serve()
+		if err != nil {
+			c.log.Error("proxy server stopped", "err", err)
+		}
+		done <- err
+	}()
+}
+
+// stopServingLocked shuts the listener down gracefully within pauseGrace (or ctx) and waits for Serve.
+func (c *Core) stopServingLocked(ctx context.Context) error {
+	if c.serveDone == nil {
+		return nil
+	}
+	sctx, cancel := context.WithTimeout(ctx, pauseGrace)
+	defer cancel()
+	err := c.srv.Shutdown(sctx)
+	<-c.serveDone
+	c.serveDone = nil
+	if err != nil {
+		return fmt.Errorf("stopping the listener: %w", err)
+	}
+	return nil
+}
+
+// maintain runs the periodic jobs of a started Core until ctx ends.
+func (c *Core) maintain(ctx context.Context) {
+	c.prune(ctx)
+	sample := time.NewTicker(healthSampleEvery)
+	check := time.NewTicker(healthCheckEvery)
+	resync := time.NewTicker(accountSyncEvery)
+	prune := time.NewTicker(pruneEvery)
+	defer sample.Stop()
+	defer check.Stop()
+	defer resync.Stop()
+	defer prune.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-sample.C:
+			c.sampleHealth(ctx)
+		case <-check.C:
+			c.checkHealth()
+		case <-resync.C:
+			c.syncAccounts(ctx)
+		case <-prune.C:
+			c.prune(ctx)
+		}
+	}
+}
+
+// prune applies the retention of spend rows, the request log and health samples.
+func (c *Core) prune(ctx context.Context) {
+	now := c.clk.Now()
+	if n, err := c.st.PruneSpendLog(ctx, now.Add(-SpendRetention)); err != nil {
+		c.log.Warn("pruning the spend log failed", "err", err)
+	} else if n > 0 {
+		c.log.Info("pruned old spend rows", "rows", n)
+	}
+	if _, err := c.st.PruneRequestLog(ctx, c.Config().RequestLog.RetentionDays); err != nil {
+		c.log.Warn("pruning the request log failed", "err", err)
+	}
+	if _, err := c.st.PruneHealthSamples(ctx, now.Add(-HealthRetention)); err != nil {
+		c.log.Warn("pruning health samples failed", "err", err)
+	}
+}
+
+// sampleHealth writes one health sample per credential from the router's snapshot.
+func (c *Core) sampleHealth(ctx context.Context) {
+	snap := c.srv.Router().Snapshot()
+	if len(snap) == 0 {
+		return
+	}
+	now := c.clk.Now()
+	samples := make([]store.HealthSample, 0, len(snap))
+	for _, h := range snap {
+		samples = append(samples, store.HealthSample{Time: now, CredentialID: h.CredentialID, State: h.State.String(),
+			Requests: int64(h.Requests), Failures: int64(h.Failures), P95MS: h.P95.Milliseconds()})
+	}
+	if err := c.st.InsertHealthSamples(ctx, samples); err != nil {
+		c.log.Warn("writing health samples failed", "err", err)
+	}
+}
+
+// Close shuts the proxy down gracefully (requests in flight may finish until ctx ends), stops the
+// background loops and logins, flushes the spend writer and virtual-key spend, and closes the store.
+// It is idempotent: later calls return the first result.
+func (c *Core) Close(ctx context.Context) error {
+	c.closeOnce.Do(func() { c.closeErr = c.teardown(ctx) })
+	return c.closeErr
+}
+
+func (c *Core) teardown(ctx context.Context) error {
+	var errs []error
+	c.lifeMu.Lock()
+	c.closed = true
+	if c.serveDone != nil {
+		if err := c.srv.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("shutting down: %w", err))
+		}
+		<-c.serveDone
+		c.serveDone = nil
+	}
+	c.lifeMu.Unlock()
+	c.loginMu.Lock()
+	for _, l := range c.logins {
+		l.Cancel()
+	}
+	c.loginMu.Unlock()
+	c.lifeCancel()
+	c.wg.Wait()
+	if c.writer != nil {
+		if err := c.writer.Close(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if c.reqLog != nil {
+		c.reqLog.Close()
+	}
+	if c.keys != nil {
+		if err := c.keys.Close(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if c.st != nil {
+		if err := c.st.Close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	c.bus.close()
+	return errors.Join(errs...)
+}
+
+// Pause stops listening (requests in flight finish); accounts, keys and data stay. Resume listens again.
+func (c *Core) Pause() error {
+	c.lifeMu.Lock()
+	defer c.lifeMu.Unlock()
+	if c.closed {
+		return errors.New("the proxy core is closed")
+	}
+	if !c.started || c.paused {
+		return nil
+	}
+	err := c.stopServingLocked(context.Background())
+	c.paused = true
+	c.emit(Event{Kind: "status", Title: "Proxy paused", Body: "Clients get connection errors until you resume it."})
+	return err
+}
+
+// Resume listens again after Pause; the error names the port when it was taken in the meantime.
+func (c *Core) Resume() error {
+	c.lifeMu.Lock()
+	defer c.lifeMu.Unlock()
+	if c.closed {
+		return errors.New("the proxy core is closed")
+	}
+	if !c.started || !c.paused {
+		return nil
+	}
+	if err := c.listenLocked(); err != nil {
+		return err
+	}
+	c.paused = false
+	c.emit(Event{Kind: "status", Title: "Proxy running", Body: "Listening on " + c.baseURLLocked()})
+	return nil
+}
+
+// Paused reports whether the proxy was paused.
+func (c *Core) Paused() bool {
+	c.lifeMu.Lock()
+	defer c.lifeMu.Unlock()
+	return c.paused
+}
+
+// Running reports whether the proxy is listening.
+func (c *Core) Running() bool {
+	c.lifeMu.Lock()
+	defer c.lifeMu.Unlock()
+	return c.serveDone != nil
+}
+
+// Server returns the proxy server.
+func (c *Core) Server() *server.Server { return c.srv }
+
+// Config returns the configuration in force (read-only; hot reload and ApplySettings replace it).
+func (c *Core) Config() *config.Config {
+	c.cfgMu.RLock()
+	defer c.cfgMu.RUnlock()
+	return c.cfg
+}
+
+// ConfigPath returns the configuration file (which may not exist yet).
+func (c *Core) ConfigPath() string { return c.cfgPath }
+
+// BaseURL is the URL clients point at: the bound address once listening, else the configured one.
+func (c *Core) BaseURL() string {
+	c.lifeMu.Lock()
+	defer c.lifeMu.Unlock()
+	return c.baseURLLocked()
+}
+
+func (c *Core) baseURLLocked() string {
+	cfg := c.Config()
+	port := cfg.Port
+	if tcp, ok := c.addr.(*net.TCPAddr); ok && c.serveDone != nil {
+		port = tcp.Port
+	}
+	return "http://" + net.JoinHostPort(cfg.Host, strconv.Itoa(port))
+}
+
+// ClientKey returns the key clients use: the first api-keys entry when configured, else the generated key.
+func (c *Core) ClientKey() string {
+	if k := c.Config().APIKeys; len(k) > 0 {
+		return k[0]
+	}
+	return c.clientKey
+}
+
+// Store returns the SQLite store; it is never nil after OpenCore.
+func (c *Core) Store() *store.Store { return c.st }
+
+// Keys returns the virtual keys.
+func (c *Core) Keys() *spend.Keys { return c.keys }
+
+// KeystoreBackend names the keystore in use: "keychain" or "file".
+func (c *Core) KeystoreBackend() string {
+	c.ksMu.RLock()
+	defer c.ksMu.RUnlock()
+	return c.ksBackend
+}
+
+// keystore returns the keystore in use.
+func (c *Core) keystore() keystore.Store {
+	c.ksMu.RLock()
+	defer c.ksMu.RUnlock()
+	return c.ks
+}
+
+// fileExists reports whether path names an existing file.
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+// startWatcher reloads the configuration file when it changes (when it exists or was named).
+func (c *Core) startWatcher(ctx context.Context) {
+	if c.cfgPath == "" {
+		return
+	}
+	if _, err := os.Stat(filepath.Dir(c.cfgPath)); err != nil {
+		c.log.Debug("config hot reload is off: the config directory does not exist", "dir", filepath.Dir(c.cfgPath))
+		return
+	}
+	w, err := config.NewWatcher(c.cfgPath, c.explicit, c.log, func(cfg *config.Config) {
+		if err := c.applyConfig(cfg, "Configuration reloaded"); err != nil {
+			c.log.Warn("config reloaded with a caveat", "err", err)
+			return
+		}
+		c.log.Info("config reloaded", "file", c.cfgPath)
+	})
+	if err != nil {
+		c.log.Warn("config hot reload is off", "err", err)
+		return
+	}
+	c.goLoop(func() {
+		if err := w.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			c.log.Warn("config watcher stopped", "err", err)
+		}
+	})
+}
