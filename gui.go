@@ -1,18 +1,149 @@
 package main
 
 import (
+	"context"
+	"errors"
+	"flag"
 	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"fyne.io/fyne/v2"
+	fyneapp "fyne.io/fyne/v2/app"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/widget"
+	"github.com/gofrs/flock"
 
 	"github.com/cliproxy/cliproxy/app"
+	"github.com/cliproxy/cliproxy/ui"
 )
+
+// appID is the Fyne application id; it names the app's preferences and must match FyneApp.toml.
+const appID = "dev.cliproxy.desktop"
+
+// tabEnv names a dashboard tab to open at start ("Overview", "Keys", ...). It is a development hook for
+// scripts/screenshots.sh (see docs/development.md), not a user setting.
+const tabEnv = "CLIPROXY_DASHBOARD_TAB"
 
 // runGUI starts the tray app. It is kept beside main so that only the binary links the Fyne driver.
 func runGUI(args []string, env app.Env) int {
+	fs := flag.NewFlagSet("cliproxy", flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	configFlag := fs.String("config", "", "configuration file (default: $CLIPROXY_CONFIG or the user config dir)")
+	demo := fs.Bool("demo", false, "start with a temporary data dir full of synthetic accounts, health and spend")
+	verbose := fs.Bool("verbose", false, "log debug details")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
 	if !app.HasDisplay(env) {
 		fmt.Fprintln(env.Stderr, "cliproxy: no display found (DISPLAY and WAYLAND_DISPLAY are unset), so the tray app cannot start.")
 		fmt.Fprintln(env.Stderr, "Run the proxy headless instead:  cliproxy serve [--config FILE]")
 		return 1
 	}
-	fmt.Fprintln(env.Stderr, "cliproxy: the desktop UI is not built into this binary yet; use `cliproxy serve`.")
+	level := slog.LevelInfo
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: level}))
+
+	opts := app.CoreOptions{ConfigFlag: *configFlag, Logger: log}
+	lockDir := userStateDir()
+	if *demo {
+		dir, err := os.MkdirTemp("", "cliproxy-demo-")
+		if err != nil {
+			fmt.Fprintln(env.Stderr, "cliproxy: creating the demo data dir:", err)
+			return 1
+		}
+		defer os.RemoveAll(dir)
+		cfg, err := app.SeedDemo(dir, time.Now())
+		if err != nil {
+			fmt.Fprintln(env.Stderr, "cliproxy: seeding the demo:", err)
+			return 1
+		}
+		opts = app.CoreOptions{DataDir: dir, Config: cfg, Logger: log}
+		lockDir = dir // a demo runs beside a real instance
+		fmt.Fprintln(env.Stderr, "cliproxy: demo mode with synthetic data in", dir)
+	}
+
+	a := fyneapp.NewWithID(appID)
+	lock, err := lockInstance(lockDir)
+	if err != nil {
+		return fatalWindow(a, env, "CLIProxy is already running",
+			"Another CLIProxy is running: use its tray icon (or quit it first).\n\n"+err.Error())
+	}
+	defer lock.Unlock()
+
+	core, err := app.OpenCore(opts)
+	if err != nil {
+		return fatalWindow(a, env, "CLIProxy could not start",
+			"The proxy could not start:\n\n"+err.Error()+"\n\nFix the configuration, or check it with `cliproxy config check FILE`.")
+	}
+	startErr := core.Start(context.Background())
+	d := app.NewDesktop(core, app.DesktopOptions{Logger: log})
+	if startErr != nil {
+		// A busy port: the tray and the dashboard say so and Settings offers another port.
+		log.Error("the proxy is not listening", "err", startErr)
+		d.SetLastError(fmt.Sprintf("Port %d is in use: choose another port in Settings", core.Settings().Port))
+	} else if *demo && core.Server() != nil {
+		app.DemoHealth(core.Server().Router(), time.Now())
+	}
+
+	tab := env.Getenv(tabEnv)
+	u, err := ui.New(a, d, ui.Options{Logger: log, ShowWindow: *demo || tab != "" || startErr != nil})
+	if err != nil {
+		d.Quit()
+		fmt.Fprintln(env.Stderr, "cliproxy:", err)
+		return 1
+	}
+	if tab != "" {
+		u.ShowDashboard(tab)
+	}
+	u.Start()
+	a.Run()
+	u.Stop()
+	// The app can end without the Quit item (last window closed, SIGTERM): stop the proxy cleanly anyway.
+	d.Quit()
+	return 0
+}
+
+// lockInstance takes the single-instance lock in dir, failing when another process holds it.
+func lockInstance(dir string) (*flock.Flock, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	l := flock.New(filepath.Join(dir, "desktop.lock"))
+	ok, err := l.TryLock()
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, errors.New("the lock " + l.Path() + " is held by another process")
+	}
+	return l, nil
+}
+
+// userStateDir is where the single-instance lock lives: the user config dir's cliproxy folder.
+func userStateDir() string {
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		dir = os.TempDir()
+	}
+	return filepath.Join(dir, "cliproxy")
+}
+
+// fatalWindow shows why the app cannot start in a small window (a tray app has no terminal to read),
+// prints it too, and returns the exit code 1 once the window is closed.
+func fatalWindow(a fyne.App, env app.Env, title, msg string) int {
+	fmt.Fprintln(env.Stderr, "cliproxy: "+title+": "+msg)
+	w := a.NewWindow(title)
+	text := widget.NewLabel(msg)
+	text.Wrapping = fyne.TextWrapWord
+	w.SetContent(container.NewBorder(nil, container.NewCenter(widget.NewButton("Quit", a.Quit)), nil, nil, text))
+	w.Resize(fyne.NewSize(480, 200))
+	w.SetOnClosed(a.Quit)
+	w.Show()
+	a.Run()
 	return 1
 }
