@@ -19,6 +19,9 @@ type Gateway struct {
 	Pricing *spend.Pricing
 	// RequestLog receives a masked copy of each request when [request-log] is enabled; nil: off.
 	RequestLog RequestLogSink
+	// StoreError is why the database could not be opened, when it could not: the proxy still serves and
+	// readiness reports spend tracking as unavailable with this reason.
+	StoreError error
 }
 
 // SpendSink takes spend rows without blocking (spend.Writer satisfies it). Add reports false when the row

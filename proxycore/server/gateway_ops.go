@@ -419,3 +419,34 @@ func retryAfterSeconds(d time.Duration) string {
 // registerExtra is kept for routes that need the mux; pass-through and metrics are matched in outer so
 // that configuration reloads can change their paths.
 func (s *Server) registerExtra(m *mux.Router, api *mux.Router) {}
+
+// components reports the gateway's optional parts for readiness. None of them makes the proxy unready:
+// requests are still served when spend tracking is down, and readiness says so.
+func (s *Server) components() map[string]any {
+	rt := s.rt.Load()
+	out := make(map[string]any, 4)
+	switch {
+	case s.gw.StoreError != nil:
+		out["spend"] = map[string]any{"status": "unavailable", "error": s.gw.StoreError.Error()}
+	case s.gw.Spend != nil:
+		out["spend"] = map[string]any{"status": "ok", "queue_depth": s.gw.Spend.QueueDepth(), "dropped": s.gw.Spend.Dropped()}
+	default:
+		out["spend"] = map[string]any{"status": "off"}
+	}
+	out["virtual_keys"] = map[string]any{"status": onOff(s.gw.Keys != nil)}
+	out["rate_limits"] = map[string]any{"status": onOff(rt.limiter != nil)}
+	if c, ok := rt.cache.(*cache.Cache); ok {
+		st := c.Stats()
+		out["cache"] = map[string]any{"status": "ok", "entries": st.Entries, "bytes": st.Bytes, "hits": st.Hits, "misses": st.Misses}
+	} else {
+		out["cache"] = map[string]any{"status": onOff(rt.cache != nil)}
+	}
+	return out
+}
+
+func onOff(on bool) string {
+	if on {
+		return "ok"
+	}
+	return "off"
+}

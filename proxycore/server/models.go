@@ -173,6 +173,3 @@ func okIf(b bool) string {
 	}
 	return "unavailable"
 }
-
-// components reports optional parts (store, spend writer) for readiness.
-func (s *Server) components() map[string]any { return nil }
