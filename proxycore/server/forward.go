@@ -27,6 +27,9 @@ type exchange struct {
 	body   []byte // client body
 	model  string // model the client asked for
 	stream bool
+	// suffixed: the model carries a reasoning suffix ("name(high)"), so same-format requests are re-encoded
+	// from the canonical form rather than passed through raw.
+	suffixed bool
 
 	canon    *llm.Request // decoded lazily, only when a translation is needed
 	canonErr error
@@ -44,8 +47,14 @@ type exchange struct {
 func (x *exchange) forward() {
 	rt := x.rt
 	models := [1]string{x.model}
+	if n := len(x.model); n > 0 && x.model[n-1] == ')' && !rt.catalog.Has(x.model) {
+		// "name(high)" / "name(8192)": route by the base name; the suffix becomes reasoning settings.
+		if base, _, _, ok := translate.ParseModelSuffix(x.model); ok && rt.catalog.Has(base) {
+			models[0], x.suffixed = base, true
+		}
+	}
 	chain := models[:]
-	if fb := rt.fallbacks.Next(x.model); len(fb) > 0 {
+	if fb := rt.fallbacks.Next(models[0]); len(fb) > 0 {
 		chain = append(chain, fb...)
 	}
 	var (
@@ -172,7 +181,23 @@ func (x *exchange) attempt(exec provider.Executor, entry route.Entry, fallback b
 			return attemptResult{kind: attemptFatal, err: llm.BadRequest("Embeddings are only served by OpenAI and OpenAI-compatible credentials; '%s' is served by %s.", x.model, entry.Provider)}
 		}
 	}
-	if identity {
+	if identity && x.suffixed && x.op != provider.OpEmbeddings {
+		// Same format, but the suffix must become the format's own reasoning fields: re-encode.
+		req, lerr := x.decoded()
+		if lerr != nil {
+			return attemptResult{kind: attemptFatal, err: lerr}
+		}
+		saved := req.Model
+		req.Model = entry.UpstreamModel()
+		b, err := x.s.codecs.Codec(x.client).EncodeRequest(req)
+		req.Model = saved
+		if err != nil {
+			return attemptResult{kind: attemptFatal, err: asLLMError(err)}
+		}
+		call.Op = x.op
+		call.Body = b
+		upFormat = x.client
+	} else if identity {
 		call.Op = x.op
 		upFormat = x.client
 		if x.client == llm.FormatGemini {
