@@ -45,7 +45,7 @@ func demoAccounts() []demoAccount {
 			{"claude-sonnet-4-5", 6, 0.021, 2400}, {"claude-haiku-4-5", 3, 0.004, 900}}},
 		{"codex-demo", "codex", "dev@example.com", []demoModel{{"gpt-5-codex", 4, 0.015, 3100}}},
 		{"copilot-demo", "copilot", "octocat", []demoModel{{"gpt-4.1", 2, 0.006, 1300}}},
-		{"gemini-cli-demo", "gemini-cli", "dev@gmail.com", []demoModel{{"gemini-2.5-pro", 2, 0.009, 2000}}},
+		{"qwen-demo", "qwen", "dev@example.com", []demoModel{{"qwen3-coder-plus", 2, 0.009, 2000}}},
 	}
 }
 
@@ -56,12 +56,16 @@ var demoKeys = []struct {
 	period  string
 	rpm     int
 	share   float64
+	ageDays int
 	revoked bool
 }{
-	{"laptop", 50, "monthly", 60, 0.45, false},
-	{"ci-runner", 5, "daily", 20, 0.2, false},
-	{"old-script", 0, "", 0, 0.05, true},
+	{"laptop", 50, "monthly", 60, 0.45, 60, false},
+	{"ci-runner", 5, "daily", 20, 0.2, 12, false},
+	{"old-script", 0, "", 0, 0.05, 90, true},
 }
+
+// demoRevokedDays is how long ago the revoked demo key stopped being used.
+const demoRevokedDays = 14
 
 // SeedDemo fills dir with a demo data set through the real store: DemoDays days of spend across several
 // providers, models and keys (weekdays busier than weekends, office hours busier than nights), the last
@@ -88,7 +92,7 @@ func SeedDemo(dir string, now time.Time) (*config.Config, error) {
 	defer st.Close()
 	ctx := context.Background()
 
-	keyIDs, err := seedDemoKeys(ctx, st, clk, now)
+	keys, err := seedDemoKeys(ctx, st, clk, now)
 	if err != nil {
 		return nil, err
 	}
@@ -100,7 +104,7 @@ func SeedDemo(dir string, now time.Time) (*config.Config, error) {
 			return nil, fmt.Errorf("seeding demo accounts: %w", err)
 		}
 	}
-	rows := demoSpendRows(accounts, keyIDs, now)
+	rows := demoSpendRows(accounts, keys, now)
 	if err := st.InsertSpend(ctx, rows); err != nil {
 		return nil, fmt.Errorf("seeding demo spend: %w", err)
 	}
@@ -112,40 +116,53 @@ func SeedDemo(dir string, now time.Time) (*config.Config, error) {
 
 // seedDemoKeys creates the demo keys, charges what they spent this period and returns their ids by the
 // share of traffic they carry ("" is the client key).
-func seedDemoKeys(ctx context.Context, st *store.Store, clk clock.Clock, now time.Time) (map[string]float64, error) {
+func seedDemoKeys(ctx context.Context, st *store.Store, clk *clock.Fake, now time.Time) (keyShares, error) {
 	keys, err := spend.NewKeys(ctx, st, spend.KeysOptions{Clock: clk})
 	if err != nil {
-		return nil, err
+		return keyShares{}, err
 	}
-	shares := map[string]float64{"": 1}
+	shares := keyShares{share: map[string]float64{"": 1}, revoked: map[string]bool{}}
 	for i, k := range demoKeys {
+		clk.Set(now.AddDate(0, 0, -k.ageDays))
 		_, key, err := keys.Create(ctx, spend.KeyParams{Name: k.name, BudgetUSD: k.budget, BudgetPeriod: k.period, RPM: k.rpm})
+		clk.Set(now)
 		if err != nil {
-			return nil, fmt.Errorf("seeding demo keys: %w", err)
+			return keyShares{}, fmt.Errorf("seeding demo keys: %w", err)
 		}
-		shares[key.ID] = k.share
-		shares[""] -= k.share
+		shares.share[key.ID] = k.share
+		shares.share[""] -= k.share
+		shares.revoked[key.ID] = k.revoked
 		if k.budget > 0 {
 			// Spent this period: the laptop key well inside its budget, the CI key near its daily cap.
 			if err := keys.Charge(key.ID, k.budget*[]float64{0.63, 0.86}[i%2]); err != nil {
-				return nil, err
+				return keyShares{}, err
 			}
 		}
 		if k.revoked {
-			if err := keys.Revoke(ctx, key.ID); err != nil {
-				return nil, err
+			clk.Set(now.AddDate(0, 0, -demoRevokedDays))
+			err := keys.Revoke(ctx, key.ID)
+			clk.Set(now)
+			if err != nil {
+				return keyShares{}, err
 			}
 		}
 	}
 	if err := keys.Close(ctx); err != nil {
-		return nil, fmt.Errorf("seeding demo keys: %w", err)
+		return keyShares{}, fmt.Errorf("seeding demo keys: %w", err)
 	}
 	return shares, nil
 }
 
+// keyShares says which share of the demo traffic each key id carries ("" is the client key) and which
+// keys were revoked (they carry traffic only before demoRevokedDays).
+type keyShares struct {
+	share   map[string]float64
+	revoked map[string]bool
+}
+
 // demoSpendRows makes the synthetic request log: a deterministic pseudo-random workload shaped like a
 // developer's week, ending at now.
-func demoSpendRows(accounts []demoAccount, keyShares map[string]float64, now time.Time) []store.SpendRow {
+func demoSpendRows(accounts []demoAccount, keys keyShares, now time.Time) []store.SpendRow {
 	rng := rand.New(rand.NewPCG(7, 2026))
 	type pick struct {
 		acc   demoAccount
@@ -168,15 +185,19 @@ func demoSpendRows(accounts []demoAccount, keyShares map[string]float64, now tim
 		}
 		return picks[len(picks)-1]
 	}
-	keyIDs := make([]string, 0, len(keyShares))
-	for id := range keyShares {
+	keyIDs := make([]string, 0, len(keys.share))
+	for id := range keys.share {
 		keyIDs = append(keyIDs, id)
 	}
 	sort.Strings(keyIDs)
-	chooseKey := func() string {
+	revokedAt := now.AddDate(0, 0, -demoRevokedDays)
+	chooseKey := func(at time.Time) string {
 		x := rng.Float64()
 		for _, id := range keyIDs {
-			if x -= keyShares[id]; x < 0 {
+			if x -= keys.share[id]; x < 0 {
+				if keys.revoked[id] && at.After(revokedAt) {
+					return ""
+				}
 				return id
 			}
 		}
@@ -189,7 +210,7 @@ func demoSpendRows(accounts []demoAccount, keyShares map[string]float64, now tim
 		out := int64(200 + rng.IntN(3000))
 		lat := p.model.p95ms * (0.35 + 0.6*rng.Float64())
 		r := store.SpendRow{
-			Time: at, RequestID: fmt.Sprintf("demo-%d", len(rows)), KeyID: chooseKey(), CredentialID: p.acc.id,
+			Time: at, RequestID: fmt.Sprintf("demo-%d", len(rows)), KeyID: chooseKey(at), CredentialID: p.acc.id,
 			Provider: p.acc.provider, Model: p.model.name, Route: "chat", InputTokens: in, OutputTokens: out,
 			CachedTokens: in / 3, CostUSD: math.Round(p.model.usd*(0.4+1.2*rng.Float64())*1e5) / 1e5,
 			PriceKnown: true, LatencyMS: int64(lat), TTFBMS: int64(lat / 4), Status: 200,
@@ -204,7 +225,7 @@ func demoSpendRows(accounts []demoAccount, keyShares map[string]float64, now tim
 	recentFrom := now.Add(-2 * time.Hour)
 	start := now.AddDate(0, 0, -DemoDays).Truncate(time.Hour)
 	for h := start; h.Before(recentFrom); h = h.Add(time.Hour) {
-		rate := 1.0 + 7*math.Max(0, math.Sin(math.Pi*float64(h.Hour()-8)/11))
+		rate := 12 + 230*math.Max(0, math.Sin(math.Pi*float64(h.Hour()-8)/11))
 		if wd := h.Weekday(); wd == time.Saturday || wd == time.Sunday {
 			rate *= 0.25
 		}
@@ -216,7 +237,7 @@ func demoSpendRows(accounts []demoAccount, keyShares map[string]float64, now tim
 	}
 	// The last two hours minute by minute, busy enough to draw the requests-per-minute chart.
 	for m := recentFrom.Truncate(time.Minute); m.Before(now); m = m.Add(time.Minute) {
-		wave := 6 + 4*math.Sin(float64(m.Unix()/60)/9)
+		wave := 3 + 2*math.Sin(float64(m.Unix()/60)/9)
 		n := int(wave + 3*rng.Float64())
 		for i := 0; i < n; i++ {
 			at := m.Add(time.Duration(rng.Int64N(int64(time.Minute))))
@@ -250,7 +271,7 @@ func demoHealthSamples(accounts []demoAccount, now time.Time) []store.HealthSamp
 
 // DemoHealth plays a few minutes of synthetic outcomes into the router, so the Overview tab of the demo
 // shows every health state: healthy accounts with their latencies, one rate-limited (COOLDOWN), one with
-// failures (DEGRADED), one needing a new login (ERROR), and requests in flight.
+// timeouts (DEGRADED), one needing a new login (ERROR), and requests in flight.
 func DemoHealth(r *route.Router, now time.Time) {
 	rng := rand.New(rand.NewPCG(11, 13))
 	for _, a := range demoAccounts() {
@@ -260,7 +281,7 @@ func DemoHealth(r *route.Router, now time.Time) {
 				o := route.Outcome{Status: http.StatusOK,
 					Latency: time.Duration(m.p95ms*(0.3+0.7*rng.Float64())) * time.Millisecond}
 				if a.provider == "codex" && i%4 == 0 {
-					o = route.Outcome{Status: http.StatusBadGateway}
+					o = route.Outcome{Status: http.StatusRequestTimeout}
 				}
 				r.End(r.Begin(e), o)
 			}
@@ -271,7 +292,7 @@ func DemoHealth(r *route.Router, now time.Time) {
 	}
 	r.End(r.Begin(route.Entry{CredentialID: "copilot-demo", Provider: "copilot", Model: "gpt-4.1"}),
 		route.Outcome{Status: http.StatusTooManyRequests, CooldownUntil: now.Add(17 * time.Minute), CredentialWide: true})
-	r.MarkError("gemini-cli-demo", "Log in to Gemini CLI again: the refresh token was revoked.")
+	r.MarkError("qwen-demo", "Log in to Qwen again: the refresh token was revoked.")
 }
 
 // demoPort asks the system for a free loopback port.

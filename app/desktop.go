@@ -113,7 +113,8 @@ type Desktop struct {
 	mu         sync.Mutex // guards the fields below
 	logins     map[string]*loginFlow
 	lastError  string // shown in the status line
-	autoOn     bool   // cached start-at-login state
+	nameCache  *displayNames
+	autoOn     bool // cached start-at-login state
 	autoLoaded bool
 }
 
@@ -197,34 +198,77 @@ func (d *Desktop) seedTraffic() {
 		return
 	}
 	since := d.clock.Now().Add(-trafficMinutes * time.Minute)
-	names := d.keyNames()
+	names := d.names()
 	// Oldest first, so the ring ends with the newest.
 	for i := len(rows) - 1; i >= 0; i-- {
 		r := rows[i]
 		if r.Time.Before(since) && len(rows)-i > recentRequestsKept {
 			continue
 		}
-		d.traffic.add(r.Time, r.LatencyMS, requestFromRow(r, names))
+		d.traffic.add(r.Time, r.LatencyMS, requestFromRow(r, names.keyName, names.accountName))
 	}
 }
 
-// keyNames returns a function naming a key id for display: the virtual key's name, or "client key".
-func (d *Desktop) keyNames() func(string) string {
-	names := map[string]string{}
+// namesTTL bounds how stale the key and account names of the Logs tab may be.
+const namesTTL = 5 * time.Second
+
+// displayNames maps key ids to key names and credential ids to account labels, for request rows.
+type displayNames struct {
+	at       time.Time
+	keys     map[string]string
+	accounts map[string]string
+}
+
+// names returns the display names, reloading them when older than namesTTL (or forgotten by an accounts
+// or keys event), so a busy proxy does not list keys and accounts per request.
+func (d *Desktop) names() *displayNames {
+	now := d.clock.Now()
+	d.mu.Lock()
+	n := d.nameCache
+	d.mu.Unlock()
+	if n != nil && now.Sub(n.at) < namesTTL && !now.Before(n.at) {
+		return n
+	}
+	n = &displayNames{at: now, keys: map[string]string{}, accounts: map[string]string{}}
 	if k := d.core.Keys(); k != nil {
 		for _, s := range k.List() {
-			names[s.ID] = s.Name
+			n.keys[s.ID] = s.Name
 		}
 	}
-	return func(id string) string {
-		if n, ok := names[id]; ok && n != "" {
-			return n
-		}
-		if id == "" || id == "generated" {
-			return "client key"
-		}
-		return id
+	for _, a := range d.core.Accounts() {
+		n.accounts[a.ID] = a.Label
 	}
+	d.mu.Lock()
+	d.nameCache = n
+	d.mu.Unlock()
+	return n
+}
+
+// forgetNames makes the next names call reload them.
+func (d *Desktop) forgetNames() {
+	d.mu.Lock()
+	d.nameCache = nil
+	d.mu.Unlock()
+}
+
+// keyName names a key id for display: the virtual key's name, or "client key" for the static or
+// generated key.
+func (n *displayNames) keyName(id string) string {
+	if name := n.keys[id]; name != "" {
+		return name
+	}
+	if id == "" || id == "generated" {
+		return "client key"
+	}
+	return id
+}
+
+// accountName names a credential id by its account label.
+func (n *displayNames) accountName(id string) string {
+	if l := n.accounts[id]; l != "" {
+		return l
+	}
+	return id
 }
 
 // Status reports the status line.
@@ -323,6 +367,7 @@ func (d *Desktop) CreateKey(f ui.KeyForm) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	d.forgetNames()
 	d.merge.add(ui.EventKeys)
 	return plain, nil
 }
@@ -356,6 +401,7 @@ func (d *Desktop) RemoveAccount(id string) error {
 	if err := d.core.RemoveAccount(id); err != nil {
 		return err
 	}
+	d.forgetNames()
 	d.merge.add(ui.EventAccounts)
 	return nil
 }

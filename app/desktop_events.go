@@ -133,7 +133,8 @@ func (d *Desktop) handle(ev Event) {
 		if at.IsZero() {
 			at = d.clock.Now()
 		}
-		d.traffic.add(at, r.Latency.Milliseconds(), requestFromRecord(r, d.keyNames()))
+		n := d.names()
+		d.traffic.add(at, r.Latency.Milliseconds(), requestFromRecord(r, n.keyName, n.accountName))
 		for _, k := range []ui.EventKind{ui.EventStatus, ui.EventHealth, ui.EventLogs, ui.EventSpend} {
 			d.merge.add(k)
 		}
@@ -157,12 +158,16 @@ func (d *Desktop) handle(ev Event) {
 		d.merge.add(ui.EventHealth)
 		d.merge.add(ui.EventAccounts)
 	case "accounts":
+		d.forgetNames()
 		if strings.HasPrefix(ev.Title, "Log in to ") {
 			// A refresh that keeps failing: the account is in ERROR until the user logs in again.
 			d.notify(ev.Title, ev.Body, "relogin:"+ev.Title)
 		}
 		d.merge.add(ui.EventAccounts)
 	default:
+		if k := uiKindFor(ev.Kind); k == ui.EventKeys || k == ui.EventAccounts {
+			d.forgetNames()
+		}
 		d.merge.add(uiKindFor(ev.Kind))
 	}
 }
@@ -179,12 +184,7 @@ func (d *Desktop) inError(id string) bool {
 
 // accountLabel names a credential by its account label, or its id.
 func (d *Desktop) accountLabel(id string) string {
-	for _, a := range d.core.Accounts() {
-		if a.ID == id && a.Label != "" {
-			return a.Label
-		}
-	}
-	return id
+	return d.names().accountName(id)
 }
 
 // flush releases the changed parts, at most once per interval. Spend answers are not invalidated here:

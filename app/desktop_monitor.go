@@ -137,14 +137,16 @@ func healthRows(snap []route.CredentialHealth, labels map[string]string) []ui.He
 			name = l
 		}
 		row := func(model string, s route.HealthStats) ui.HealthView {
-			st := s.State
-			if c.State == route.Error {
-				st = route.Error
+			// A credential-wide state (a subscription's usage limit, a login to repeat) applies to every
+			// model on it.
+			st, until := max(s.State, c.State), s.CooldownUntil
+			if c.CooldownUntil.After(until) {
+				until = c.CooldownUntil
 			}
 			return ui.HealthView{
 				Credential: name, Provider: c.Provider, Model: model, State: uiState(st),
 				P95Ms: float64(s.P95) / float64(time.Millisecond), InFlight: s.InFlight,
-				FailureRate: s.FailureRate, CooldownUntil: s.CooldownUntil,
+				FailureRate: s.FailureRate, CooldownUntil: until,
 			}
 		}
 		if len(c.Models) == 0 {

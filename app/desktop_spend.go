@@ -148,5 +148,5 @@ func (d *Desktop) SpendByModel(days int) []ui.SpendShare {
 
 // SpendByKey returns the spend per client key over the last days, highest first, named by key name.
 func (d *Desktop) SpendByKey(days int) []ui.SpendShare {
-	return d.spend.shares(days, store.GroupKey, d.keyNames())
+	return d.spend.shares(days, store.GroupKey, d.names().keyName)
 }

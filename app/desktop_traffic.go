@@ -123,15 +123,15 @@ func percentile(v []int64, q float64) int64 {
 }
 
 // requestFromRecord maps a finished request to its Logs row. Records hold no secrets; the key is shown
-// by its id or name, never its plaintext.
-func requestFromRecord(r *server.Record, keyName func(string) string) ui.RequestView {
+// by its name or id, never its plaintext, and the credential by its account label.
+func requestFromRecord(r *server.Record, keyName, accountName func(string) string) ui.RequestView {
 	rv := ui.RequestView{
 		Time:      r.Time,
 		Method:    "POST",
 		Path:      r.Route,
 		Model:     r.Model,
 		Provider:  r.Provider,
-		Account:   r.CredentialID,
+		Account:   accountName(r.CredentialID),
 		Key:       keyName(r.KeyID),
 		Status:    r.Status,
 		LatencyMs: r.Latency.Milliseconds(),
@@ -150,14 +150,14 @@ func requestFromRecord(r *server.Record, keyName func(string) string) ui.Request
 }
 
 // requestFromRow maps a spend-log row (used to seed the Logs tab on start).
-func requestFromRow(r store.SpendRow, keyName func(string) string) ui.RequestView {
+func requestFromRow(r store.SpendRow, keyName, accountName func(string) string) ui.RequestView {
 	return ui.RequestView{
 		Time:      r.Time,
 		Method:    "POST",
 		Path:      r.Route,
 		Model:     r.Model,
 		Provider:  r.Provider,
-		Account:   r.CredentialID,
+		Account:   accountName(r.CredentialID),
 		Key:       keyName(r.KeyID),
 		Status:    r.Status,
 		LatencyMs: r.LatencyMS,

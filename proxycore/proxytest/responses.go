@@ -31,6 +31,9 @@ type respRun struct {
 	rsID    string
 	fcIDs   []string
 	encrypt bool
+	// emptyFinal leaves the terminal event's output empty, as the ChatGPT Codex backend does with
+	// store=false (see codex.go); the items still arrive in output_item.done events.
+	emptyFinal bool
 }
 
 func (u *Upstream) openAIResponses(w http.ResponseWriter, r *http.Request) {
@@ -253,5 +256,9 @@ func (run *respRun) stream(w http.ResponseWriter, r *http.Request) {
 	}
 	status := run.finalStatus()
 	terminal := "response." + status
-	ev(terminal, obj{{"response", run.response(status, run.output(), true)}})
+	final := run.output()
+	if run.emptyFinal {
+		final = []any{}
+	}
+	ev(terminal, obj{{"response", run.response(status, final, true)}})
 }

@@ -60,7 +60,7 @@ func aggregate(resp *http.Response) (*http.Response, error) {
 				Response json.RawMessage `json:"response"`
 			}
 			if err := json.Unmarshal(data, &ev); err != nil || len(ev.Response) == 0 {
-				return nil, fmt.Errorf("%s: malformed %s event", ID, typ)
+				return nil, fmt.Errorf("%s: malformed terminal event", ID)
 			}
 			final, terminal = bytes.Clone(ev.Response), true
 		case "response.failed":
