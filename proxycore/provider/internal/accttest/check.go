@@ -20,8 +20,8 @@ type NewExecutor func(t *testing.T, ts provider.TokenSource) provider.Executor
 
 // AuthRetry checks the 401 handling against up, a fake that accepts only the bearer token good:
 // a stale token is refreshed once and the call resent; a refresh that yields another refused token,
-// or that fails, leaves the 401 to the caller.
-func AuthRetry(t *testing.T, up *proxytest.Upstream, good string, newExec NewExecutor, call provider.Call) {
+// or that fails, leaves the 401 to the caller. Every token carries the extras (key, value pairs).
+func AuthRetry(t *testing.T, up *proxytest.Upstream, good string, newExec NewExecutor, call provider.Call, extra ...string) {
 	t.Helper()
 	cases := []struct {
 		name      string
@@ -30,10 +30,10 @@ func AuthRetry(t *testing.T, up *proxytest.Upstream, good string, newExec NewExe
 		hits      int
 		refreshes int
 	}{
-		{"stale token refreshed once", &Tokens{Current: Bearer("stale-token-0001"), Refreshed: []oauth.Token{Bearer(good)}}, http.StatusOK, 2, 1},
-		{"still refused after refresh", &Tokens{Current: Bearer("stale-token-0001"), Refreshed: []oauth.Token{Bearer("revoked-token-0002")}}, http.StatusUnauthorized, 2, 1},
-		{"refresh fails", &Tokens{Current: Bearer("stale-token-0001"), RefreshErr: errors.New("invalid_grant")}, http.StatusUnauthorized, 1, 1},
-		{"valid token", &Tokens{Current: Bearer(good)}, http.StatusOK, 1, 0},
+		{"stale token refreshed once", &Tokens{Current: Bearer("stale-token-0001", extra...), Refreshed: []oauth.Token{Bearer(good, extra...)}}, http.StatusOK, 2, 1},
+		{"still refused after refresh", &Tokens{Current: Bearer("stale-token-0001", extra...), Refreshed: []oauth.Token{Bearer("revoked-token-0002", extra...)}}, http.StatusUnauthorized, 2, 1},
+		{"refresh fails", &Tokens{Current: Bearer("stale-token-0001", extra...), RefreshErr: errors.New("invalid_grant")}, http.StatusUnauthorized, 1, 1},
+		{"valid token", &Tokens{Current: Bearer(good, extra...)}, http.StatusOK, 1, 0},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
