@@ -1,6 +1,6 @@
 package translate
 
-// Design notes for the translation layer (the facts come from /work/shared/WIRE.md):
+// Design notes for the translation layer (the facts come from docs/WIRE.md):
 //
 // Canonical hub. Every codec maps its format to package llm and back, so a client format reaches any
 // upstream format through one decoder and one encoder. Request.SourceFormat lets an encoder of the same
