@@ -3,7 +3,7 @@
 // format on a real loopback listener. The proxy's end-to-end tests and benchmarks point provider base
 // URLs at them and script replies (text, tool calls, errors with retry hints, cut or malformed streams).
 //
-// Wire facts follow /work/shared/WIRE.md and the SDK types of openai-go v3.98.0,
+// Wire facts follow docs/WIRE.md and the SDK types of openai-go v3.98.0,
 // anthropic-sdk-go v2.15.0 and google.golang.org/genai v1.77.0; each vendor file cites its sections.
 package proxytest
 
@@ -156,6 +156,9 @@ type Reply struct {
 	StreamChunks int
 	// CutAfter > 0 closes the connection abruptly after this many stream events (no terminal event).
 	CutAfter int
+	// CutAtStart closes the connection right after a stream's 200 header, before any event, the way a
+	// dropped or reset upstream connection looks to the client.
+	CutAtStart bool
 	// MalformedAfter > 0 sends invalid JSON as event number MalformedAfter+1 and ends the stream.
 	MalformedAfter int
 	// ErrorAfter > 0 sends the vendor's in-stream error as event number ErrorAfter+1 and ends the
