@@ -10,7 +10,7 @@ import (
 
 func main() {
 	args := os.Args[1:]
-	env := app.Env{Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}
+	env := app.Env{Stdout: os.Stdout, Stderr: os.Stderr, Stdin: os.Stdin, Getenv: os.Getenv}
 	if app.IsGUI(args) {
 		os.Exit(runGUI(args, env))
 	}

@@ -16,7 +16,18 @@ var Version = "0.1.0"
 // Env carries the process environment of a command, so that commands are testable without globals.
 type Env struct {
 	Stdout, Stderr io.Writer
-	Getenv         func(string) string
+	// Stdin feeds interactive prompts (the pasted redirect address of `cliproxy login`); nil: no prompts.
+	Stdin io.Reader
+	// Getenv reads the environment (CLIPROXY_CONFIG, CLIPROXY_DATA_DIR); nil means none is set.
+	Getenv func(string) string
+}
+
+// getenv reads name through e.Getenv, tolerating a nil Getenv.
+func (e Env) getenv(name string) string {
+	if e.Getenv == nil {
+		return ""
+	}
+	return e.Getenv(name)
 }
 
 // loadConfig resolves and loads the configuration named by --config / CLIPROXY_CONFIG / the default path.

@@ -21,6 +21,10 @@ func commands() []command {
 	return []command{
 		{"serve", "run the proxy headless (logs to stderr; stops cleanly on SIGINT/SIGTERM)", runServe},
 		{"config", "config check FILE: validate a configuration file", runConfig},
+		{"login", "login PROVIDER [--no-browser]: log in to a subscription (claude-code, codex, copilot, gemini-cli, kiro, qwen)", runLogin},
+		{"accounts", "accounts [list | remove|disable|enable ID | migrate --to keychain|file]: manage logged-in accounts", runAccounts},
+		{"keys", "keys [list | create --name N [--budget USD ...] | revoke ID]: manage virtual keys", runKeys},
+		{"import", "import cliproxyapi [DIR]: import CLIProxyAPI's auth files (default ~/.cli-proxy-api)", runImport},
 		{"version", "print the version", func(_ []string, env Env) int { fmt.Fprintln(env.Stdout, "cliproxy", Version); return 0 }},
 	}
 }
@@ -59,7 +63,8 @@ func RunCommand(args []string, env Env) int {
 	return 2
 }
 
-// extraCommands are registered by the files that implement them (login, accounts, keys, import).
+// extraCommands are commands added by other files of the package (none at the moment); the built-in ones
+// are listed in commands.
 var extraCommands []command
 
 func usage(w io.Writer) {
@@ -71,11 +76,12 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Commands:")
 	for _, c := range all {
-		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
 	}
-	fmt.Fprintln(w, "  help       show this help")
+	fmt.Fprintln(w, "  help      show this help")
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Every command takes --config FILE and honours CLIPROXY_CONFIG.")
+	fmt.Fprintln(w, "Every command takes --config FILE and honours CLIPROXY_CONFIG; CLIPROXY_DATA_DIR moves the database and")
+	fmt.Fprintln(w, "credential files. Commands work while the app runs.")
 }
 
 func newFlagSet(name string, env Env) *flag.FlagSet {

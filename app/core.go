@@ -77,7 +77,7 @@ type Core struct {
 	st         *store.Store
 	keys       *spend.Keys
 	writer     *spend.Writer
-	reqLog     *requestLogWriter
+	reqLog     *spend.RequestLog
 	providers  *oauth.Providers
 	refresher  *oauth.Refresher
 	transports *provider.Transports
@@ -190,7 +190,7 @@ func OpenCore(o CoreOptions) (_ *Core, err error) {
 	if c.writer, err = spend.NewWriter(st, spend.WriterOptions{FlushInterval: cfg.Database.SpendFlushInterval()}, log); err != nil {
 		return nil, err
 	}
-	c.reqLog = newRequestLogWriter(st, log)
+	c.reqLog = spend.NewRequestLog(st, spend.WriterOptions{}, log)
 
 	c.httpClient = o.HTTPClient
 	if c.httpClient == nil {
@@ -411,7 +411,9 @@ func (c *Core) teardown(ctx context.Context) error {
 		}
 	}
 	if c.reqLog != nil {
-		c.reqLog.Close()
+		if err := c.reqLog.Close(ctx); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if c.keys != nil {
 		if err := c.keys.Close(ctx); err != nil {
@@ -548,6 +550,14 @@ func (c *Core) startWatcher(ctx context.Context) {
 		return
 	}
 	w, err := config.NewWatcher(c.cfgPath, c.explicit, c.log, func(cfg *config.Config) {
+		if cfg.Keystore.Backend != c.Config().Keystore.Backend {
+			// `cliproxy accounts migrate` moved the credentials and named the new backend in the file.
+			if err := c.switchKeystore(cfg); err != nil {
+				c.log.Warn("keeping the previous credential store", "err", err)
+				cfg = cfg.Clone()
+				cfg.Keystore = c.Config().Keystore
+			}
+		}
 		if err := c.applyConfig(cfg, "Configuration reloaded"); err != nil {
 			c.log.Warn("config reloaded with a caveat", "err", err)
 			return

@@ -116,12 +116,14 @@ func openTestCore(t testing.TB, e testEnv, log *slog.Logger, mod func(*CoreOptio
 	return c
 }
 
-func chat(t testing.TB, baseURL, key, model string) (int, string) {
+// post sends a JSON request through the proxy and returns the status and body.
+func post(t testing.TB, url, body string, header map[string]string) (int, string) {
 	t.Helper()
-	body := `{"model":"` + model + `","messages":[{"role":"user","content":"hi"}]}`
-	req, _ := http.NewRequest(http.MethodPost, baseURL+"/v1/chat/completions", strings.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+key)
+	req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatalf("request: %v", err)
@@ -129,6 +131,20 @@ func chat(t testing.TB, baseURL, key, model string) (int, string) {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
+}
+
+// chat sends an OpenAI chat request.
+func chat(t testing.TB, baseURL, key, model string) (int, string) {
+	t.Helper()
+	return post(t, baseURL+"/v1/chat/completions", `{"model":"`+model+`","messages":[{"role":"user","content":"hi"}]}`,
+		map[string]string{"Authorization": "Bearer " + key})
+}
+
+// messages sends a Claude Messages request.
+func messages(t testing.TB, baseURL, key, model string) (int, string) {
+	t.Helper()
+	return post(t, baseURL+"/v1/messages", `{"model":"`+model+`","max_tokens":64,"messages":[{"role":"user","content":"hi"}]}`,
+		map[string]string{"x-api-key": key, "anthropic-version": "2023-06-01"})
 }
 
 func TestCoreServesAndRecordsSpend(t *testing.T) {
