@@ -72,6 +72,10 @@ func (s *Server) serveGenerate(w http.ResponseWriter, r *http.Request, f llm.For
 	rec := &Record{Time: start, RequestID: w.Header().Get("X-Request-Id"), Route: routeName, ClientFormat: f, KeyID: p.KeyID}
 	x := &exchange{s: s, rt: rt, w: w, r: r, client: f, op: op, rec: rec}
 	defer s.finish(x, p)
+	if rt.metricsOn {
+		s.gs.metrics.IncInFlight()
+		defer s.gs.metrics.DecInFlight()
+	}
 
 	if r.ContentLength > rt.maxRequest {
 		rec.Status, rec.ErrorClass = http.StatusRequestEntityTooLarge, "request_too_large"
