@@ -26,8 +26,8 @@ func Member(body []byte, name string) ([]byte, bool) {
 
 // Patch rewrites top-level members of the JSON object body: each name in set gets the given raw JSON
 // value (replaced in place, or appended when absent), each name in del is removed. Everything else is
-// copied byte for byte. Keys are compared without unescaping, which is exact for the ASCII names used
-// here.
+// copied byte for byte. Keys are compared without unescaping, which is exact for the plain ASCII names
+// used here; names in set must be plain ASCII.
 func Patch(body []byte, set map[string][]byte, del ...string) ([]byte, error) {
 	out := make([]byte, 0, len(body)+64)
 	out = append(out, '{')
@@ -51,8 +51,9 @@ func Patch(body []byte, set map[string][]byte, del ...string) ([]byte, error) {
 			out = append(out, ',')
 		}
 		first = false
-		out = strconv.AppendQuote(out, k)
-		out = append(out, ':')
+		out = append(out, '"') // the key as it was written, escapes and all
+		out = append(out, key...)
+		out = append(out, '"', ':')
 		out = append(out, val...)
 		return true
 	})
