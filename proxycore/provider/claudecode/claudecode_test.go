@@ -19,14 +19,7 @@ const messagesBody = `{"model":"claude-sonnet-4-5","max_tokens":64,"messages":[{
 
 func newExec(t *testing.T, base string, ts provider.TokenSource) provider.Executor {
 	t.Helper()
-	e, err := New(provider.AccountOptions{
-		ID: "claude-code:me@example.com", Label: "me@example.com", Tokens: ts,
-		Settings: map[string]string{"base-url": base}, Client: &http.Client{},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return e
+	return accttest.Exec(t, New, "claude-code:me@example.com", base, ts)
 }
 
 func TestNewValidates(t *testing.T) {

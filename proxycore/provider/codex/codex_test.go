@@ -23,14 +23,7 @@ const clientBody = `{"model":"gpt-5-codex","input":[{"role":"user","content":"we
 
 func newExec(t *testing.T, base string, ts provider.TokenSource) provider.Executor {
 	t.Helper()
-	e, err := New(provider.AccountOptions{
-		ID: "codex:me@example.com", Label: "me@example.com", Tokens: ts,
-		Settings: map[string]string{"base-url": base}, Client: &http.Client{},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return e
+	return accttest.Exec(t, New, "codex:me@example.com", base, ts)
 }
 
 func goodTokens() *accttest.Tokens {

@@ -19,14 +19,7 @@ const chatBody = `{"model":"gpt-4.1","messages":[{"role":"user","content":"hi"}]
 // newExec points base-url at a dead port: the token's api_base (the fake) must win.
 func newExec(t *testing.T, ts provider.TokenSource) provider.Executor {
 	t.Helper()
-	e, err := New(provider.AccountOptions{
-		ID: "copilot:octocat", Label: "octocat", Tokens: ts,
-		Settings: map[string]string{"base-url": accttest.DeadURL(t)}, Client: &http.Client{},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return e
+	return accttest.Exec(t, New, "copilot:octocat", accttest.DeadURL(t), ts)
 }
 
 func tokens(access, apiBase string) *accttest.Tokens {

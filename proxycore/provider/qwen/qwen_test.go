@@ -21,14 +21,7 @@ const chatBody = `{"model":"qwen3-coder-plus","messages":[{"role":"user","conten
 
 func newExec(t *testing.T, base string, ts provider.TokenSource) provider.Executor {
 	t.Helper()
-	e, err := New(provider.AccountOptions{
-		ID: "qwen:me@example.com", Label: "me@example.com", Tokens: ts,
-		Settings: map[string]string{"base-url": base}, Client: &http.Client{},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return e
+	return accttest.Exec(t, New, "qwen:me@example.com", base, ts)
 }
 
 func TestResourceURLAndHeaders(t *testing.T) {

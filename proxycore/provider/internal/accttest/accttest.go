@@ -3,9 +3,12 @@ package accttest
 
 import (
 	"context"
+	"net/http"
 	"sync"
+	"testing"
 
 	"github.com/cliproxy/cliproxy/proxycore/oauth"
+	"github.com/cliproxy/cliproxy/proxycore/provider"
 )
 
 // Tokens hands out Current from Token and the scripted tokens from Refresh. It is safe for concurrent
@@ -60,4 +63,18 @@ func Bearer(access string, extra ...string) oauth.Token {
 		}
 	}
 	return tok
+}
+
+// Exec builds an executor with factory for credential id, base-url setting base and token source ts,
+// over a plain HTTP client; it fails the test on a constructor error.
+func Exec(t *testing.T, factory provider.AccountFactory, id, base string, ts provider.TokenSource) provider.Executor {
+	t.Helper()
+	e, err := factory(provider.AccountOptions{
+		ID: id, Label: "me@example.com", Tokens: ts,
+		Settings: map[string]string{"base-url": base}, Client: &http.Client{},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
 }
