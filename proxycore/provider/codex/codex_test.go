@@ -314,3 +314,25 @@ func TestNetworkErrorHasNoToken(t *testing.T) {
 	_, err := e.Do(t.Context(), &provider.Call{Op: provider.OpResponses, Body: []byte(clientBody)})
 	accttest.NoSecret(t, err, goodToken)
 }
+
+func TestConcurrentCalls(t *testing.T) {
+	_, e := start(t)
+	const n = 16
+	errs := make(chan error, n)
+	for i := 0; i < n; i++ {
+		go func() {
+			resp, err := e.Do(t.Context(), &provider.Call{Op: provider.OpResponses, Body: []byte(clientBody)})
+			if err == nil {
+				_, err = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+			_ = e.(provider.QuotaReporter).Quota()
+			errs <- err
+		}()
+	}
+	for i := 0; i < n; i++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
