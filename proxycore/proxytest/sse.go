@@ -64,7 +64,7 @@ func (s *stream) event(name string, data []byte) bool {
 			return false
 		}
 	}
-	if r.CutAfter > 0 && s.n == r.CutAfter {
+	if (r.CutAfter > 0 && s.n == r.CutAfter) || (r.CutAtStart && s.n == 0) {
 		// Dropping the connection mid-body is what a network cut or a crashed upstream looks like
 		// to the client: no terminal event and no final chunk.
 		panic(http.ErrAbortHandler)

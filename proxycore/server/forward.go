@@ -30,6 +30,10 @@ type exchange struct {
 	// suffixed: the model carries a reasoning suffix ("name(high)"), so same-format requests are re-encoded
 	// from the canonical form rather than passed through raw.
 	suffixed bool
+	// earlyStreamErr is set when an upstream stream failed before its first byte reached the client;
+	// bootstraps counts the attempts retried for that reason.
+	earlyStreamErr *llm.Error
+	bootstraps     int
 
 	canon    *llm.Request // decoded lazily, only when a translation is needed
 	canonErr error
@@ -103,7 +107,7 @@ func (x *exchange) forward() {
 				continue
 			}
 			if attempts > 0 {
-				if attempts > policy.MaxRetries {
+				if attempts-x.bootstraps > policy.MaxRetries {
 					break
 				}
 				if !x.backoff(policy.Backoff(attempts, x.s.rand())) {
@@ -281,6 +285,15 @@ func (x *exchange) attempt(exec provider.Executor, entry route.Entry, fallback b
 		out.Message = "upstream response was cut or malformed"
 	}
 	x.s.router.End(a, out)
+	if e := x.earlyStreamErr; e != nil {
+		x.earlyStreamErr = nil
+		x.rec.ErrorClass, x.rec.ErrorMessage = "stream_cut", e.Message
+		if x.bootstraps < x.rt.bootstrap {
+			x.bootstraps++
+			return attemptResult{kind: attemptRetry, err: e}
+		}
+		return attemptResult{kind: attemptFatal, err: e}
+	}
 	return attemptResult{kind: attemptDone}
 }
 

@@ -79,12 +79,13 @@ func (x *exchange) relayBody(resp *http.Response, upFormat llm.Format, identity 
 
 // streamWriter serialises writes to the client between the relay loop and the keepalive ticker.
 type streamWriter struct {
-	mu      sync.Mutex // guards w and started
-	w       http.ResponseWriter
-	rc      *http.ResponseController
-	started bool
-	last    atomic.Int64 // unix nanos of the last write
-	x       *exchange
+	mu        sync.Mutex // guards w, started and abandoned
+	w         http.ResponseWriter
+	rc        *http.ResponseController
+	started   bool
+	abandoned bool         // given up before the first byte so that another credential can answer
+	last      atomic.Int64 // unix nanos of the last write
+	x         *exchange
 }
 
 func (sw *streamWriter) begin() {
@@ -104,12 +105,29 @@ func (sw *streamWriter) begin() {
 func (sw *streamWriter) write(p []byte) error {
 	sw.mu.Lock()
 	defer sw.mu.Unlock()
+	if sw.abandoned {
+		return errAbandoned
+	}
 	sw.begin()
 	if _, err := sw.w.Write(p); err != nil {
 		return err
 	}
 	sw.last.Store(time.Now().UnixNano())
 	return sw.rc.Flush()
+}
+
+var errAbandoned = errors.New("stream abandoned before its first byte")
+
+// abandon gives the response up when nothing has reached the client yet, so that the request can go to
+// another credential; later writes (a late keepalive) are dropped. It reports false once bytes were sent.
+func (sw *streamWriter) abandon() bool {
+	sw.mu.Lock()
+	defer sw.mu.Unlock()
+	if sw.started {
+		return false
+	}
+	sw.abandoned = true
+	return true
 }
 
 var keepaliveFrame = []byte(": keepalive\n\n")
@@ -300,6 +318,13 @@ func (x *exchange) encodeEvents(enc interface {
 func (x *exchange) streamFailed(sw *streamWriter, f llm.Format, enc interface {
 	Fail(dst []byte, e *llm.Error) []byte
 }, e *llm.Error) bool {
+	if e.Status >= 500 && sw.abandon() {
+		// Nothing reached the client: the forwarding loop may retry ([streaming] bootstrap-retries) or
+		// answer with a plain error response instead of a stream that is only an error.
+		x.earlyStreamErr = e
+		dropUpstreamHeaders(x.w.Header())
+		return false
+	}
 	if enc == nil {
 		enc = x.s.codecs.Codec(f).NewStreamEncoder(&llm.Request{Model: x.model})
 	}
@@ -378,6 +403,16 @@ func isTerminalFrame(f llm.Format, fr []byte) bool {
 		return bytes.Contains(fr, openAIErrorMarker) // Gemini errors share the {"error":...} shape
 	}
 	return false
+}
+
+// dropUpstreamHeaders removes what copyRateLimitHeaders and a fallback copied for an abandoned attempt.
+func dropUpstreamHeaders(h http.Header) {
+	for k := range h {
+		if hasPrefix(k, "X-Ratelimit-") || hasPrefix(k, "Anthropic-Ratelimit-") || k == "X-Request-Id" || k == "Request-Id" ||
+			k == "X-Cliproxy-Fallback" {
+			delete(h, k)
+		}
+	}
 }
 
 func copyRateLimitHeaders(dst, src http.Header) {
