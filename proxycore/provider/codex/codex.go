@@ -24,8 +24,9 @@ const ID = "codex"
 const DefaultBaseURL = "https://chatgpt.com/backend-api/codex"
 
 // Client identity of the Codex CLI (openai/codex codex-rs/core/src/default_client.rs: originator
-// "codex_cli_rs", user agent "<originator>/<version> (<os> <os version>; <arch>) <terminal>"). The
-// version is not verified against the current release; the setting "client-version" overrides it.
+// "codex_cli_rs", user agent "<originator>/<version> (<os> <os version>; <arch>) <terminal>"). The OS
+// version is left out and the terminal is "unknown". The version is not verified against the current
+// release; the setting "client-version" overrides it.
 const (
 	Originator    = "codex_cli_rs"
 	ClientVersion = "0.63.0"
@@ -66,7 +67,7 @@ func New(o provider.AccountOptions) (provider.Executor, error) {
 		Base:         b,
 		url:          base + "/responses",
 		version:      []string{version},
-		ua:           []string{Originator + "/" + version + " (" + osName() + "; " + archName() + ") cliproxy"},
+		ua:           []string{Originator + "/" + version + " (" + osName() + "; " + archName() + ") unknown"},
 		instructions: instr,
 	}, nil
 }
