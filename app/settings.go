@@ -160,7 +160,9 @@ func setTOMLKey(doc, table, key, value string) string {
 				firstHeader = i
 			}
 			current = name
-			if name == table && !strings.HasPrefix(line, "[[") {
+			if strings.HasPrefix(line, "[[") {
+				current = "[[" + name // keys of array tables are never the ones we edit
+			} else if name == table {
 				tableLine = i
 			}
 			continue
@@ -184,7 +186,7 @@ func setTOMLKey(doc, table, key, value string) string {
 	switch {
 	case table == "":
 		at := firstHeader
-		for at > 0 && strings.TrimSpace(lines[at-1]) == "" && at < len(lines) {
+		for at > 0 && strings.TrimSpace(lines[at-1]) == "" {
 			at--
 		}
 		lines = insertLine(lines, at, entry)
