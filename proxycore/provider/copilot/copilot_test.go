@@ -119,7 +119,7 @@ func TestQuotaSnapshots(t *testing.T) {
 	if c := byName["chat"]; c.Status != "unlimited" || c.Limit != -1 {
 		t.Errorf("chat %+v", c)
 	}
-	if s, w := byName["session"], byName["weekly"]; s.UsedPercent != 40 || w.UsedPercent != 10 {
+	if s, w := byName["session"], byName["weekly"]; s.UsedPercent != 40 || w.UsedPercent != 10 || s.Limit != -1 || s.Remaining != -1 {
 		t.Errorf("session %+v weekly %+v", s, w)
 	}
 }

@@ -50,7 +50,8 @@ func parseSnapshot(name, value string) (provider.QuotaItem, bool) {
 	if remErr == nil {
 		it.UsedPercent = min(max(100-rem, 0), 100)
 	}
-	if ent, err := strconv.ParseFloat(q.Get("ent"), 64); err == nil && ent >= 0 {
+	// ent 0 is what the rolling limits report; it says nothing about the size of the bucket.
+	if ent, err := strconv.ParseFloat(q.Get("ent"), 64); err == nil && ent > 0 {
 		it.Limit = int64(ent)
 		if remErr == nil {
 			it.Remaining = int64(ent * max(rem, 0) / 100)
