@@ -80,16 +80,16 @@ type keyJSON struct {
 	Name         string     `json:"name"`
 	Key          string     `json:"key"` // masked, except in the creation answer
 	Models       []string   `json:"models"`
-	BudgetUSD    float64    `json:"budget_usd"`
-	BudgetPeriod string     `json:"budget_period"`
-	SpentUSD     float64    `json:"spent_usd"`
-	ResetAt      *time.Time `json:"reset_at,omitempty"`
+	BudgetUSD    float64    `json:"budget-usd"`
+	BudgetPeriod string     `json:"budget-period"`
+	SpentUSD     float64    `json:"spent-usd"`
+	ResetAt      *time.Time `json:"reset-at,omitempty"`
 	RPM          int        `json:"rpm"`
 	TPM          int        `json:"tpm"`
-	MaxParallel  int        `json:"max_parallel"`
-	ExpiresAt    *time.Time `json:"expires_at,omitempty"`
-	CreatedAt    time.Time  `json:"created_at"`
-	RevokedAt    *time.Time `json:"revoked_at,omitempty"`
+	MaxParallel  int        `json:"max-parallel"`
+	ExpiresAt    *time.Time `json:"expires-at,omitempty"`
+	CreatedAt    time.Time  `json:"created-at"`
+	RevokedAt    *time.Time `json:"revoked-at,omitempty"`
 	Status       string     `json:"status"` // active | revoked | expired
 }
 
@@ -131,13 +131,13 @@ func (c *Core) mgmtListKeys(w http.ResponseWriter, r *http.Request) {
 type createKeyJSON struct {
 	Name         string     `json:"name"`
 	Models       []string   `json:"models"`
-	BudgetUSD    float64    `json:"budget_usd"`
-	BudgetPeriod string     `json:"budget_period"`
+	BudgetUSD    float64    `json:"budget-usd"`
+	BudgetPeriod string     `json:"budget-period"`
 	RPM          int        `json:"rpm"`
 	TPM          int        `json:"tpm"`
-	MaxParallel  int        `json:"max_parallel"`
-	ExpiresAt    *time.Time `json:"expires_at"`
-	ExpiresIn    string     `json:"expires_in"` // e.g. "30d", "12h"
+	MaxParallel  int        `json:"max-parallel"`
+	ExpiresAt    *time.Time `json:"expires-at"`
+	ExpiresIn    string     `json:"expires-in"` // e.g. "30d", "12h"
 }
 
 func (c *Core) mgmtCreateKey(w http.ResponseWriter, r *http.Request) {
@@ -154,7 +154,7 @@ func (c *Core) mgmtCreateKey(w http.ResponseWriter, r *http.Request) {
 	if in.ExpiresIn != "" {
 		d, err := parseLifetime(in.ExpiresIn)
 		if err != nil {
-			writeMgmtErr(w, http.StatusBadRequest, "expires_in: "+err.Error())
+			writeMgmtErr(w, http.StatusBadRequest, "expires-in: "+err.Error())
 			return
 		}
 		t := c.clk.Now().Add(d).UTC()
@@ -204,6 +204,14 @@ func toSpendJSON(key string, t store.SpendTotal) spendJSON {
 		OutputTokens: t.OutputTokens, CachedTokens: t.CachedTokens, CostUSD: t.CostUSD}
 }
 
+// parseMgmtTime reads a date (UTC midnight) or an RFC 3339 time.
+func parseMgmtTime(v string) (time.Time, error) {
+	if t, err := time.Parse(time.DateOnly, v); err == nil {
+		return t, nil
+	}
+	return time.Parse(time.RFC3339, v)
+}
+
 // spendWindow returns [from, to) covering the last days UTC days including today.
 func spendWindow(now time.Time, days int) (time.Time, time.Time) {
 	today := now.UTC().Truncate(24 * time.Hour)
@@ -224,6 +232,29 @@ func (c *Core) mgmtSpend(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	from, to := spendWindow(c.clk.Now(), days)
+	if v := q.Get("from"); v != "" {
+		t, err := parseMgmtTime(v)
+		if err != nil {
+			writeMgmtErr(w, http.StatusBadRequest, "from must be a date (2026-01-31) or an RFC 3339 time (2026-01-31T08:00:00Z).")
+			return
+		}
+		from = t
+	}
+	if v := q.Get("to"); v != "" {
+		t, err := parseMgmtTime(v)
+		if err != nil {
+			writeMgmtErr(w, http.StatusBadRequest, "to must be a date (2026-01-31) or an RFC 3339 time (2026-01-31T08:00:00Z).")
+			return
+		}
+		if len(v) == len(time.DateOnly) {
+			t = t.AddDate(0, 0, 1) // a date names the whole day
+		}
+		to = t
+	}
+	if !from.Before(to) {
+		writeMgmtErr(w, http.StatusBadRequest, "from must be before to.")
+		return
+	}
 	groups, total, err := c.st.SpendSummary(r.Context(), from, to, group)
 	if err != nil {
 		writeMgmtErr(w, http.StatusInternalServerError, "Reading spend failed ("+err.Error()+"); try again.")
@@ -349,7 +380,7 @@ type loginJSON struct {
 	VerificationURI         string       `json:"verification_uri,omitempty"`
 	VerificationURIComplete string       `json:"verification_uri_complete,omitempty"`
 	UserCode                string       `json:"user_code,omitempty"`
-	ExpiresAt               *time.Time   `json:"expires_at,omitempty"`
+	ExpiresAt               *time.Time   `json:"expires-at,omitempty"`
 	Error                   string       `json:"error,omitempty"`
 	Account                 *accountJSON `json:"account,omitempty"`
 }
