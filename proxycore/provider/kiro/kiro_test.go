@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,39 +18,11 @@ import (
 
 	"github.com/cliproxy/cliproxy/proxycore/oauth"
 	"github.com/cliproxy/cliproxy/proxycore/provider"
+	"github.com/cliproxy/cliproxy/proxycore/provider/internal/exectest"
 	"github.com/cliproxy/cliproxy/proxycore/proxytest"
 )
 
-// tokens is a TokenSource that hands out a stale token until Refresh is called.
-type tokens struct {
-	mu         sync.Mutex
-	cur, fresh oauth.Token
-	refreshes  int
-	refreshErr error
-}
-
-func (s *tokens) Token(context.Context, string) (oauth.Token, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.cur, nil
-}
-
-func (s *tokens) Refresh(context.Context, string) (oauth.Token, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.refreshes++
-	if s.refreshErr != nil {
-		return oauth.Token{}, s.refreshErr
-	}
-	s.cur = s.fresh
-	return s.cur, nil
-}
-
-func (s *tokens) count() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.refreshes
-}
+type tokens = exectest.Tokens
 
 const (
 	goodToken  = "aoa-fresh-access-token-123456"
@@ -72,8 +43,7 @@ func newExec(t *testing.T, base string, ts provider.TokenSource, settings map[st
 }
 
 func good() *tokens {
-	tok := oauth.Token{AccessToken: goodToken, Extra: map[string]string{oauth.ExtraAuthMethod: oauth.KiroAuthBuilderID}}
-	return &tokens{cur: tok, fresh: tok}
+	return exectest.NewTokens(oauth.Token{AccessToken: goodToken, Extra: map[string]string{oauth.ExtraAuthMethod: oauth.KiroAuthBuilderID}})
 }
 
 func call(stream bool, body string) *provider.Call {
@@ -84,39 +54,14 @@ const simpleBody = `{"model":"claude-sonnet-4-5","max_tokens":100,"messages":[{"
 
 // relay serves the executor's answers on a loopback server, so the Anthropic SDK can read them.
 func relay(t *testing.T, e provider.Executor) *httptest.Server {
-	t.Helper()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
+	return exectest.Relay(t, func(r *http.Request, body []byte) (*http.Response, error) {
 		var peek struct {
 			Model  string `json:"model"`
 			Stream bool   `json:"stream"`
 		}
 		_ = json.Unmarshal(body, &peek)
-		resp, err := e.Do(r.Context(), &provider.Call{Op: provider.OpMessages, Model: peek.Model, Stream: peek.Stream, Body: body})
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadGateway)
-			return
-		}
-		defer resp.Body.Close()
-		for k, v := range resp.Header {
-			w.Header()[k] = v
-		}
-		w.WriteHeader(resp.StatusCode)
-		rc := http.NewResponseController(w)
-		buf := make([]byte, 512)
-		for {
-			n, err := resp.Body.Read(buf)
-			if n > 0 {
-				_, _ = w.Write(buf[:n])
-				_ = rc.Flush()
-			}
-			if err != nil {
-				return
-			}
-		}
-	}))
-	t.Cleanup(srv.Close)
-	return srv
+		return e.Do(r.Context(), &provider.Call{Op: provider.OpMessages, Model: peek.Model, Stream: peek.Stream, Body: body})
+	})
 }
 
 func sdk(srv *httptest.Server) anthropic.Client {
@@ -347,8 +292,8 @@ func TestBadRequestsAnswerWithAnthropicErrors(t *testing.T) {
 
 func TestProfileArn(t *testing.T) {
 	up := proxytest.NewKiro(t)
-	social := &tokens{cur: oauth.Token{AccessToken: goodToken, Extra: map[string]string{
-		oauth.ExtraAuthMethod: oauth.KiroAuthSocial, oauth.ExtraProfileArn: "arn:aws:codewhisperer:us-east-1:1:profile/P"}}}
+	social := exectest.NewTokens(oauth.Token{AccessToken: goodToken, Extra: map[string]string{
+		oauth.ExtraAuthMethod: oauth.KiroAuthSocial, oauth.ExtraProfileArn: "arn:aws:codewhisperer:us-east-1:1:profile/P"}})
 	for _, tc := range []struct {
 		name     string
 		ts       *tokens
@@ -378,27 +323,27 @@ func TestProfileArn(t *testing.T) {
 func TestRefreshOnceAfterAuthFailure(t *testing.T) {
 	up := proxytest.NewKiro(t, proxytest.WithAPIKey(goodToken))
 	ts := good()
-	ts.cur.AccessToken = staleToken
+	ts.Cur.AccessToken = staleToken
 	resp, err := newExec(t, up.URL, ts, nil).Do(context.Background(), call(false, simpleBody))
 	if err != nil {
 		t.Fatal(err)
 	}
 	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != 200 || ts.count() != 1 || up.Hits() != 2 {
-		t.Fatalf("status %d refreshes %d hits %d body %s", resp.StatusCode, ts.count(), up.Hits(), b)
+	if resp.StatusCode != 200 || ts.Refreshes() != 1 || up.Hits() != 2 {
+		t.Fatalf("status %d refreshes %d hits %d body %s", resp.StatusCode, ts.Refreshes(), up.Hits(), b)
 	}
 
 	// A refresh that does not help: the second 403 is returned as an Anthropic permission error.
 	ts2 := good()
-	ts2.cur.AccessToken, ts2.fresh.AccessToken = staleToken, "still-wrong-token-000000"
+	ts2.Cur.AccessToken, ts2.Fresh.AccessToken = staleToken, "still-wrong-token-000000"
 	resp, err = newExec(t, up.URL, ts2, nil).Do(context.Background(), call(true, simpleBody))
 	if err != nil {
 		t.Fatal(err)
 	}
 	b, _ = io.ReadAll(resp.Body)
-	if resp.StatusCode != 403 || ts2.count() != 1 || !strings.Contains(string(b), `"permission_error"`) ||
+	if resp.StatusCode != 403 || ts2.Refreshes() != 1 || !strings.Contains(string(b), `"permission_error"`) ||
 		!strings.Contains(string(b), "bearer token included in the request is invalid") {
-		t.Fatalf("status %d refreshes %d body %s", resp.StatusCode, ts2.count(), b)
+		t.Fatalf("status %d refreshes %d body %s", resp.StatusCode, ts2.Refreshes(), b)
 	}
 	if strings.Contains(string(b), staleToken) || strings.Contains(string(b), "still-wrong") {
 		t.Error("the error body leaks a token")
@@ -407,13 +352,13 @@ func TestRefreshOnceAfterAuthFailure(t *testing.T) {
 	// A refresh that fails (rejected login, unreachable token endpoint): the first 403 is returned.
 	for _, rerr := range []error{oauth.ErrInvalidGrant, errors.New("dial tcp: connection refused")} {
 		ts3 := good()
-		ts3.cur.AccessToken, ts3.refreshErr = staleToken, rerr
+		ts3.Cur.AccessToken, ts3.RefreshErr = staleToken, rerr
 		resp, err = newExec(t, up.URL, ts3, nil).Do(context.Background(), call(false, simpleBody))
 		if err != nil {
 			t.Fatal(err)
 		}
 		b, _ = io.ReadAll(resp.Body)
-		if resp.StatusCode != 403 || ts3.count() != 1 || !strings.Contains(string(b), `"permission_error"`) || strings.Contains(string(b), staleToken) {
+		if resp.StatusCode != 403 || ts3.Refreshes() != 1 || !strings.Contains(string(b), `"permission_error"`) || strings.Contains(string(b), staleToken) {
 			t.Fatalf("refresh error %v: status %d body %s", rerr, resp.StatusCode, b)
 		}
 	}
@@ -558,23 +503,8 @@ func TestCancellationStopsUpstream(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	buf := make([]byte, 4096)
-	n, err := resp.Body.Read(buf)
-	if err != nil || !strings.Contains(string(buf[:n]), "message_start") {
-		t.Fatalf("first read %q %v", buf[:n], err)
-	}
-	cancel()
-	for err == nil {
-		_, err = resp.Body.Read(buf)
-	}
-	if !errors.Is(err, context.Canceled) {
-		t.Errorf("read error = %v", err)
-	}
-	resp.Body.Close()
-	wctx, wcancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer wcancel()
-	if err := up.WaitCanceled(wctx, 1); err != nil {
-		t.Fatal(err)
+	if first := exectest.CancelMidStream(t, resp.Body, cancel, up.WaitCanceled); !strings.Contains(first, "message_start") {
+		t.Errorf("first chunk = %q", first)
 	}
 
 	// A context cancelled before the call is an error, not a response.

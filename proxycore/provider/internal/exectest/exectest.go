@@ -1,0 +1,115 @@
+// Package exectest holds test helpers for the account executors: a token source that hands out a
+// stale token until refreshed, and a loopback server that relays an executor's answers so that the
+// vendors' own SDKs can read them.
+package exectest
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cliproxy/cliproxy/proxycore/oauth"
+)
+
+// Tokens is a provider.TokenSource: Token returns Cur; Refresh replaces Cur with Fresh (or fails with
+// RefreshErr) and counts the call.
+type Tokens struct {
+	mu         sync.Mutex // guards every field
+	Cur, Fresh oauth.Token
+	RefreshErr error
+	refreshes  int
+}
+
+// NewTokens returns a source whose current and refreshed tokens are both tok.
+func NewTokens(tok oauth.Token) *Tokens { return &Tokens{Cur: tok, Fresh: tok} }
+
+// Token returns the current token.
+func (s *Tokens) Token(context.Context, string) (oauth.Token, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.Cur, nil
+}
+
+// Refresh swaps in the fresh token.
+func (s *Tokens) Refresh(context.Context, string) (oauth.Token, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.refreshes++
+	if s.RefreshErr != nil {
+		return oauth.Token{}, s.RefreshErr
+	}
+	s.Cur = s.Fresh
+	return s.Cur, nil
+}
+
+// Refreshes counts the Refresh calls.
+func (s *Tokens) Refreshes() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.refreshes
+}
+
+// Relay starts a loopback server that answers each request with do's response, copied chunk by chunk
+// with a flush after each, and closes it when the test ends. A do error becomes a 502.
+func Relay(t testing.TB, do func(r *http.Request, body []byte) (*http.Response, error)) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		resp, err := do(r, body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		for k, v := range resp.Header {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(resp.StatusCode)
+		rc := http.NewResponseController(w)
+		buf := make([]byte, 1024)
+		for {
+			n, err := resp.Body.Read(buf)
+			if n > 0 {
+				_, _ = w.Write(buf[:n])
+				_ = rc.Flush()
+			}
+			if err != nil {
+				return
+			}
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// CancelMidStream reads the first chunk of a streamed body, cancels the call, and checks that the body
+// then ends with context.Canceled and that the fake upstream saw its request cancelled. It returns the
+// first chunk.
+func CancelMidStream(t testing.TB, body io.ReadCloser, cancel context.CancelFunc, waitCanceled func(context.Context, int) error) string {
+	t.Helper()
+	defer body.Close()
+	buf := make([]byte, 8192)
+	n, err := body.Read(buf)
+	if err != nil {
+		t.Fatalf("first read: %v", err)
+	}
+	first := string(buf[:n])
+	cancel()
+	for err == nil {
+		_, err = body.Read(buf)
+	}
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("read error after cancel = %v, want context.Canceled", err)
+	}
+	ctx, stop := context.WithTimeout(context.Background(), 10*time.Second)
+	defer stop()
+	if err := waitCanceled(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	return first
+}
