@@ -12,8 +12,8 @@ import (
 // GitHub Copilot API wire facts (PROVIDERS.md "copilot"):
 //   - OpenAI chat at {api base}/chat/completions (no /v1 prefix), "Authorization: Bearer <Copilot
 //     token>", and the editor headers of the VS Code extension; without Editor-Version the API
-//     answers 400 "missing Editor-Version header for IDE auth" (as reported by Copilot proxy users;
-//     the exact text is unverified);
+//     answers 400 "bad request: missing Editor-Version header for IDE auth" (BerriAI/litellm issues
+//     #13256 and #18475; the body's JSON shape here is the OpenAI one, unverified);
 //   - successful answers carry URL-encoded quota snapshots: x-quota-snapshot-<id> (chat,
 //     premium_interactions, premium_models) and x-usage-ratelimit-session / -weekly, with the fields
 //     ent, ov, ovPerm, rem (percent remaining) and rst (RFC 3339 reset) (microsoft/vscode
@@ -39,7 +39,7 @@ func NewCopilot(t testing.TB, token string, opts ...Option) *Copilot {
 	c.SetQuota(CopilotQuota{Entitlement: 300, PercentRemaining: 80, Reset: inner.clk.Now().Add(10 * 24 * time.Hour)})
 	c.URL = startGate(t, inner, func(w http.ResponseWriter, r *http.Request) bool {
 		if r.Header.Get("Editor-Version") == "" {
-			writeOpenAIError(w, http.StatusBadRequest, "invalid_request_error", "missing Editor-Version header for IDE auth", nil, nil)
+			writeOpenAIError(w, http.StatusBadRequest, "invalid_request_error", "bad request: missing Editor-Version header for IDE auth", nil, nil)
 			return false
 		}
 		for k, v := range *c.quota.Load() {
