@@ -27,8 +27,9 @@ const (
 	// DefaultBaseURL is the API host; "?beta=true" is appended to the paths as the client does.
 	DefaultBaseURL = "https://api.anthropic.com"
 	// DefaultUserAgent is sent unless the client itself is Claude Code (then its own agent is kept) or
-	// the setting "user-agent" overrides it. The version is not verified against the current release.
-	DefaultUserAgent = "claude-cli/2.1.32 (external, cli)"
+	// the setting "user-agent" overrides it. The version is the newest seen in public 2026 sources, not
+	// checked against the current release.
+	DefaultUserAgent = "claude-cli/2.1.296 (external, cli)"
 	// OAuthBeta is the anthropic-beta value without which the API refuses OAuth bearer tokens.
 	OAuthBeta = "oauth-2025-04-20"
 	// SystemPrefix is the first system block Anthropic expects for subscription traffic.

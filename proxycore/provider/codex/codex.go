@@ -29,7 +29,7 @@ const DefaultBaseURL = "https://chatgpt.com/backend-api/codex"
 // release; the setting "client-version" overrides it.
 const (
 	Originator    = "codex_cli_rs"
-	ClientVersion = "0.63.0"
+	ClientVersion = "0.160.0"
 )
 
 // DefaultInstructions fills "instructions" when the client sent none: the backend answers 400

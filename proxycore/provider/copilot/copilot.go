@@ -26,8 +26,8 @@ const DefaultBaseURL = "https://api.githubcopilot.com"
 // ericc-ch/copilot-api src/lib/api-config.ts). The version numbers are not verified against the
 // current release; the settings editor-version and plugin-version override them.
 const (
-	EditorVersion       = "vscode/1.110.1"
-	EditorPluginVersion = "copilot-chat/0.38.2"
+	EditorVersion       = "vscode/1.136.1"
+	EditorPluginVersion = "copilot-chat/0.48.1"
 	IntegrationID       = "vscode-chat"
 	GitHubAPIVersion    = "2025-05-01"
 )

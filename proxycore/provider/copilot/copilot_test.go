@@ -55,7 +55,7 @@ func TestHeadersAndAPIBase(t *testing.T) {
 		"Editor-Version":         EditorVersion,
 		"Editor-Plugin-Version":  EditorPluginVersion,
 		"Copilot-Integration-Id": "vscode-chat",
-		"User-Agent":             "GitHubCopilotChat/0.38.2",
+		"User-Agent":             "GitHubCopilotChat/0.48.1",
 		"Openai-Intent":          "conversation-panel",
 		"X-Github-Api-Version":   GitHubAPIVersion,
 		"X-Initiator":            "user",
