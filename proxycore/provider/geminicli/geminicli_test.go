@@ -13,12 +13,13 @@ import (
 
 	"github.com/cliproxy/cliproxy/proxycore/oauth"
 	"github.com/cliproxy/cliproxy/proxycore/provider"
+	"github.com/cliproxy/cliproxy/proxycore/provider/internal/accttest"
 	"github.com/cliproxy/cliproxy/proxycore/provider/internal/exectest"
 	"github.com/cliproxy/cliproxy/proxycore/proxytest"
 	"github.com/cliproxy/cliproxy/proxycore/route"
 )
 
-type tokens = exectest.Tokens
+type tokens = accttest.Tokens
 
 const (
 	goodToken  = "ya29.fresh-access-token-0123"
@@ -27,7 +28,7 @@ const (
 )
 
 func good() *tokens {
-	return exectest.NewTokens(oauth.Token{AccessToken: goodToken, Extra: map[string]string{oauth.ExtraProjectID: project}})
+	return &accttest.Tokens{Current: oauth.Token{AccessToken: goodToken, Extra: map[string]string{oauth.ExtraProjectID: project}}}
 }
 
 func newExec(t *testing.T, base string, ts provider.TokenSource, settings map[string]string) provider.Executor {
@@ -131,7 +132,7 @@ func TestStreamUnwrapsEventByEvent(t *testing.T) {
 
 func TestProjectSelection(t *testing.T) {
 	up := proxytest.NewCodeAssist(t)
-	none := exectest.NewTokens(oauth.Token{AccessToken: goodToken})
+	none := &accttest.Tokens{Current: oauth.Token{AccessToken: goodToken}}
 	for _, tc := range []struct {
 		name     string
 		ts       *tokens
@@ -200,7 +201,8 @@ func TestCountTokens(t *testing.T) {
 func TestRefreshOnceAfter401(t *testing.T) {
 	up := proxytest.NewCodeAssist(t, proxytest.WithAPIKey(goodToken))
 	ts := good()
-	ts.Cur.AccessToken = staleToken
+	ts.Refreshed = []oauth.Token{ts.Current}
+	ts.Current.AccessToken = staleToken
 	resp, err := newExec(t, up.URL, ts, nil).Do(context.Background(), &provider.Call{Op: provider.OpStreamGenerate, Model: "g", Stream: true,
 		Body: []byte(`{"contents":[{"role":"user","parts":[{"text":"hi"}]}]}`)})
 	if err != nil {
@@ -213,7 +215,8 @@ func TestRefreshOnceAfter401(t *testing.T) {
 	}
 	// Still refused after the refresh: the 401 goes back with Google's body.
 	ts2 := good()
-	ts2.Cur.AccessToken, ts2.Fresh.AccessToken = staleToken, "ya29.also-wrong-token-000"
+	ts2.Refreshed = []oauth.Token{ts2.Current}
+	ts2.Current.AccessToken, ts2.Refreshed[0].AccessToken = staleToken, "ya29.also-wrong-token-000"
 	resp, err = newExec(t, up.URL, ts2, nil).Do(context.Background(), &provider.Call{Op: provider.OpGenerate, Model: "g",
 		Body: []byte(`{"contents":[]}`)})
 	if err != nil {

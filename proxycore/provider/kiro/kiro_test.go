@@ -18,11 +18,12 @@ import (
 
 	"github.com/cliproxy/cliproxy/proxycore/oauth"
 	"github.com/cliproxy/cliproxy/proxycore/provider"
+	"github.com/cliproxy/cliproxy/proxycore/provider/internal/accttest"
 	"github.com/cliproxy/cliproxy/proxycore/provider/internal/exectest"
 	"github.com/cliproxy/cliproxy/proxycore/proxytest"
 )
 
-type tokens = exectest.Tokens
+type tokens = accttest.Tokens
 
 const (
 	goodToken  = "aoa-fresh-access-token-123456"
@@ -43,7 +44,7 @@ func newExec(t *testing.T, base string, ts provider.TokenSource, settings map[st
 }
 
 func good() *tokens {
-	return exectest.NewTokens(oauth.Token{AccessToken: goodToken, Extra: map[string]string{oauth.ExtraAuthMethod: oauth.KiroAuthBuilderID}})
+	return &accttest.Tokens{Current: oauth.Token{AccessToken: goodToken, Extra: map[string]string{oauth.ExtraAuthMethod: oauth.KiroAuthBuilderID}}}
 }
 
 func call(stream bool, body string) *provider.Call {
@@ -292,8 +293,8 @@ func TestBadRequestsAnswerWithAnthropicErrors(t *testing.T) {
 
 func TestProfileArn(t *testing.T) {
 	up := proxytest.NewKiro(t)
-	social := exectest.NewTokens(oauth.Token{AccessToken: goodToken, Extra: map[string]string{
-		oauth.ExtraAuthMethod: oauth.KiroAuthSocial, oauth.ExtraProfileArn: "arn:aws:codewhisperer:us-east-1:1:profile/P"}})
+	social := &accttest.Tokens{Current: oauth.Token{AccessToken: goodToken, Extra: map[string]string{
+		oauth.ExtraAuthMethod: oauth.KiroAuthSocial, oauth.ExtraProfileArn: "arn:aws:codewhisperer:us-east-1:1:profile/P"}}}
 	for _, tc := range []struct {
 		name     string
 		ts       *tokens
@@ -323,7 +324,8 @@ func TestProfileArn(t *testing.T) {
 func TestRefreshOnceAfterAuthFailure(t *testing.T) {
 	up := proxytest.NewKiro(t, proxytest.WithAPIKey(goodToken))
 	ts := good()
-	ts.Cur.AccessToken = staleToken
+	ts.Refreshed = []oauth.Token{ts.Current}
+	ts.Current.AccessToken = staleToken
 	resp, err := newExec(t, up.URL, ts, nil).Do(context.Background(), call(false, simpleBody))
 	if err != nil {
 		t.Fatal(err)
@@ -335,7 +337,8 @@ func TestRefreshOnceAfterAuthFailure(t *testing.T) {
 
 	// A refresh that does not help: the second 403 is returned as an Anthropic permission error.
 	ts2 := good()
-	ts2.Cur.AccessToken, ts2.Fresh.AccessToken = staleToken, "still-wrong-token-000000"
+	ts2.Refreshed = []oauth.Token{ts2.Current}
+	ts2.Current.AccessToken, ts2.Refreshed[0].AccessToken = staleToken, "still-wrong-token-000000"
 	resp, err = newExec(t, up.URL, ts2, nil).Do(context.Background(), call(true, simpleBody))
 	if err != nil {
 		t.Fatal(err)
@@ -352,7 +355,7 @@ func TestRefreshOnceAfterAuthFailure(t *testing.T) {
 	// A refresh that fails (rejected login, unreachable token endpoint): the first 403 is returned.
 	for _, rerr := range []error{oauth.ErrInvalidGrant, errors.New("dial tcp: connection refused")} {
 		ts3 := good()
-		ts3.Cur.AccessToken, ts3.RefreshErr = staleToken, rerr
+		ts3.Current.AccessToken, ts3.RefreshErr = staleToken, rerr
 		resp, err = newExec(t, up.URL, ts3, nil).Do(context.Background(), call(false, simpleBody))
 		if err != nil {
 			t.Fatal(err)

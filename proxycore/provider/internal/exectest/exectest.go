@@ -1,6 +1,6 @@
-// Package exectest holds test helpers for the account executors: a token source that hands out a
-// stale token until refreshed, and a loopback server that relays an executor's answers so that the
-// vendors' own SDKs can read them.
+// Package exectest holds stream test helpers for the account executors (the token source is
+// accttest's): a loopback server that relays an executor's answers chunk by chunk so that the vendors'
+// own SDKs can read them, and a mid-stream cancellation check.
 package exectest
 
 import (
@@ -9,50 +9,9 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
-
-	"github.com/cliproxy/cliproxy/proxycore/oauth"
 )
-
-// Tokens is a provider.TokenSource: Token returns Cur; Refresh replaces Cur with Fresh (or fails with
-// RefreshErr) and counts the call.
-type Tokens struct {
-	mu         sync.Mutex // guards every field
-	Cur, Fresh oauth.Token
-	RefreshErr error
-	refreshes  int
-}
-
-// NewTokens returns a source whose current and refreshed tokens are both tok.
-func NewTokens(tok oauth.Token) *Tokens { return &Tokens{Cur: tok, Fresh: tok} }
-
-// Token returns the current token.
-func (s *Tokens) Token(context.Context, string) (oauth.Token, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.Cur, nil
-}
-
-// Refresh swaps in the fresh token.
-func (s *Tokens) Refresh(context.Context, string) (oauth.Token, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.refreshes++
-	if s.RefreshErr != nil {
-		return oauth.Token{}, s.RefreshErr
-	}
-	s.Cur = s.Fresh
-	return s.Cur, nil
-}
-
-// Refreshes counts the Refresh calls.
-func (s *Tokens) Refreshes() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.refreshes
-}
 
 // Relay starts a loopback server that answers each request with do's response, copied chunk by chunk
 // with a flush after each, and closes it when the test ends. A do error becomes a 502.
