@@ -36,7 +36,8 @@ const (
 	SystemPrefix = "You are Claude Code, Anthropic's official CLI for Claude."
 )
 
-// defaultBetas are sent on every call, in the client's order; client values are merged after them.
+// defaultBetas are sent on every call, in the order Claude Code sends them; the client's own values
+// follow.
 var defaultBetas = []string{"claude-code-20250219", OAuthBeta, "interleaved-thinking-2025-05-14", "fine-grained-tool-streaming-2025-05-14"}
 
 var defaultBetaHeader = []string{strings.Join(defaultBetas, ",")}
