@@ -115,22 +115,30 @@ func (c *Core) buildAccount(meta store.Account) *account {
 	return a
 }
 
+// putAccountLocked makes a the loaded version of its account. An enabled account that cannot route is shown
+// as ERROR in the router's health, with the reason. accMu must be held.
+func (c *Core) putAccountLocked(a *account) {
+	c.accounts[a.meta.ID] = a
+	if a.buildErr != nil && !a.meta.Disabled && c.srv != nil {
+		c.srv.Router().MarkError(a.meta.ID, a.buildErr.Error())
+	}
+}
+
 // loadAccounts reads the account table and builds every account, tracking the enabled ones for refresh.
 func (c *Core) loadAccounts(ctx context.Context) error {
 	metas, err := c.st.ListAccounts(ctx)
 	if err != nil {
 		return err
 	}
-	loaded := make(map[string]*account, len(metas))
+	c.accMu.Lock()
+	defer c.accMu.Unlock()
+	c.accounts = make(map[string]*account, len(metas))
 	for _, m := range metas {
-		loaded[m.ID] = c.buildAccount(m)
+		c.putAccountLocked(c.buildAccount(m))
 		if !m.Disabled {
 			c.refresher.Track(m.ID)
 		}
 	}
-	c.accMu.Lock()
-	c.accounts = loaded
-	c.accMu.Unlock()
 	return nil
 }
 
@@ -153,7 +161,7 @@ func (c *Core) syncAccounts(ctx context.Context) {
 			continue
 		}
 		changed = true
-		c.accounts[m.ID] = c.buildAccount(m)
+		c.putAccountLocked(c.buildAccount(m))
 		if m.Disabled {
 			c.refresher.Untrack(m.ID)
 		} else {
@@ -260,8 +268,11 @@ func (c *Core) SetAccountDisabled(id string, disabled bool) error {
 	if err != nil {
 		return err
 	}
+	if !disabled {
+		c.srv.Router().ClearError(id) // enabling gives a failed account another chance
+	}
 	c.accMu.Lock()
-	c.accounts[id] = c.buildAccount(meta)
+	c.putAccountLocked(c.buildAccount(meta))
 	c.accMu.Unlock()
 	verb := "enabled"
 	if disabled {
@@ -319,10 +330,10 @@ func (c *Core) saveAccount(ctx context.Context, providerID, label string, tok oa
 		meta = stored
 	}
 	c.refresher.Track(id)
-	c.accMu.Lock()
-	c.accounts[id] = c.buildAccount(meta)
-	c.accMu.Unlock()
 	c.srv.Router().ClearError(id)
+	c.accMu.Lock()
+	c.putAccountLocked(c.buildAccount(meta))
+	c.accMu.Unlock()
 	c.accountsChanged("Account added", c.providerName(providerID)+" "+label)
 	return c.account(id)
 }
@@ -333,15 +344,4 @@ func (c *Core) onRefreshFailure(id, providerID string, err error) {
 		c.srv.Router().MarkError(id, err.Error())
 	}
 	c.emit(Event{Kind: "accounts", Title: "Log in to " + c.providerName(providerID) + " again", Body: err.Error()})
-}
-
-// markFailedAccounts shows accounts that cannot route (no executor) as ERROR in the router.
-func (c *Core) markFailedAccounts() {
-	c.accMu.RLock()
-	defer c.accMu.RUnlock()
-	for id, a := range c.accounts {
-		if a.buildErr != nil && !a.meta.Disabled {
-			c.srv.Router().MarkError(id, a.buildErr.Error())
-		}
-	}
 }

@@ -31,8 +31,9 @@ type CoreOptions struct {
 	// (DataDir/auth). With DataDir set, keystore backend "auto" means the file store, so that demo data and
 	// tests never touch the user's keychain.
 	DataDir string
-	// Config, when non-nil, is used instead of loading ConfigFlag. ConfigPath (where ApplySettings writes)
-	// is then ConfigFlag, else DataDir/config.toml, else the default path.
+	// Config, when non-nil, is used instead of loading ConfigFlag, and the file is not watched (the caller
+	// owns the configuration; the demo uses this). ConfigPath (where ApplySettings writes) is then
+	// ConfigFlag, else DataDir/config.toml, else the default path.
 	Config *config.Config
 	// Logger receives operational logs; nil discards them.
 	Logger *slog.Logger
@@ -229,7 +230,6 @@ func OpenCore(o CoreOptions) (_ *Core, err error) {
 	if err != nil {
 		return nil, err
 	}
-	c.markFailedAccounts()
 	return c, nil
 }
 
@@ -540,9 +540,10 @@ func fileExists(path string) bool {
 	return err == nil
 }
 
-// startWatcher reloads the configuration file when it changes (when it exists or was named).
+// startWatcher reloads the configuration file when it changes. It is off when the caller supplied the
+// configuration (CoreOptions.Config) or no path is known.
 func (c *Core) startWatcher(ctx context.Context) {
-	if c.cfgPath == "" {
+	if c.cfgPath == "" || c.opts.Config != nil {
 		return
 	}
 	if _, err := os.Stat(filepath.Dir(c.cfgPath)); err != nil {
