@@ -10,8 +10,7 @@ import (
 	"time"
 
 	"github.com/gorilla/mux"
-
-	"github.com/cliproxy/cliproxy/proxycore/llm"
+	"github.com/pelletier/go-toml/v2"
 )
 
 // management serves /v0/management: loopback-only unless allowed, with its own key, and a limit on failed
@@ -131,8 +130,20 @@ func (m *management) handleReset(w http.ResponseWriter, r *http.Request) {
 }
 
 func (m *management) handleConfig(w http.ResponseWriter, r *http.Request) {
-	cfg := m.s.rt.Load().cfg
-	writeJSON(w, http.StatusOK, cfg.Redacted())
+	// The view uses the config file's own key names: the redacted config goes through TOML into a
+	// generic tree, then out as JSON.
+	red := m.s.rt.Load().cfg.Redacted()
+	b, err := toml.Marshal(red)
+	if err != nil {
+		writeMgmtError(w, http.StatusInternalServerError, "Rendering the configuration failed ("+err.Error()+").")
+		return
+	}
+	var tree map[string]any
+	if err := toml.Unmarshal(b, &tree); err != nil {
+		writeMgmtError(w, http.StatusInternalServerError, "Rendering the configuration failed ("+err.Error()+").")
+		return
+	}
+	writeJSON(w, http.StatusOK, tree)
 }
 
 // WriteJSON writes v as JSON with status code (shared by management handlers).
@@ -147,5 +158,3 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 func writeMgmtError(w http.ResponseWriter, code int, msg string) {
 	writeJSON(w, code, map[string]any{"error": map[string]any{"message": msg, "status": code}})
 }
-
-var _ = llm.FormatOpenAIChat
