@@ -72,7 +72,11 @@ const demoRevokedDays = 14
 // two hours minute by minute for the traffic chart, a day of health samples, a few virtual keys and demo
 // accounts. It returns a configuration that listens on a free loopback port, so the demo never clashes
 // with a running instance. Open the Core with CoreOptions{DataDir: dir, Config: cfg}.
-func SeedDemo(dir string, now time.Time) (*config.Config, error) {
+func SeedDemo(dir string, now time.Time) (*config.Config, error) { return seedDemo(dir, now, 1) }
+
+// seedDemo is SeedDemo with the request volume scaled by volume (tests use a fraction, since SQLite under
+// the race detector writes slowly).
+func seedDemo(dir string, now time.Time, volume float64) (*config.Config, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating the demo directory: %w", err)
 	}
@@ -104,7 +108,7 @@ func SeedDemo(dir string, now time.Time) (*config.Config, error) {
 			return nil, fmt.Errorf("seeding demo accounts: %w", err)
 		}
 	}
-	rows := demoSpendRows(accounts, keys, now)
+	rows := demoSpendRows(accounts, keys, now, volume)
 	if err := st.InsertSpend(ctx, rows); err != nil {
 		return nil, fmt.Errorf("seeding demo spend: %w", err)
 	}
@@ -162,7 +166,7 @@ type keyShares struct {
 
 // demoSpendRows makes the synthetic request log: a deterministic pseudo-random workload shaped like a
 // developer's week, ending at now.
-func demoSpendRows(accounts []demoAccount, keys keyShares, now time.Time) []store.SpendRow {
+func demoSpendRows(accounts []demoAccount, keys keyShares, now time.Time, volume float64) []store.SpendRow {
 	rng := rand.New(rand.NewPCG(7, 2026))
 	type pick struct {
 		acc   demoAccount
@@ -230,15 +234,17 @@ func demoSpendRows(accounts []demoAccount, keys keyShares, now time.Time) []stor
 			rate *= 0.25
 		}
 		rate *= 0.7 + 0.3*float64(h.Sub(start))/float64(now.Sub(start))
-		n := int(rate*(0.6+0.8*rng.Float64()) + 0.5)
+		n := int(volume*rate*(0.6+0.8*rng.Float64()) + 0.5)
 		for i := 0; i < n; i++ {
 			add(h.Add(time.Duration(rng.Int64N(int64(time.Hour)))))
 		}
 	}
-	// The last two hours minute by minute, busy enough to draw the requests-per-minute chart.
+	// The last two hours minute by minute, busy enough to draw the requests-per-minute chart. They are few
+	// rows, so a scaled-down demo keeps more of them.
+	recentVolume := math.Min(1, 10*volume)
 	for m := recentFrom.Truncate(time.Minute); m.Before(now); m = m.Add(time.Minute) {
 		wave := 3 + 2*math.Sin(float64(m.Unix()/60)/9)
-		n := int(wave + 3*rng.Float64())
+		n := int(recentVolume*(wave+3*rng.Float64()) + 0.5)
 		for i := 0; i < n; i++ {
 			at := m.Add(time.Duration(rng.Int64N(int64(time.Minute))))
 			if at.After(now) {
