@@ -2,12 +2,12 @@ package kiro
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
+	"slices"
 )
 
 // AWS event-stream framing (application/vnd.amazon.eventstream), as the AWS documentation describes it
@@ -64,7 +64,7 @@ type Frame struct {
 // costs nothing until the bytes come) and never past MaxFrameSize.
 type Decoder struct {
 	r   *bufio.Reader
-	buf bytes.Buffer
+	buf []byte
 }
 
 // NewDecoder returns a decoder reading from r.
@@ -99,15 +99,22 @@ func (d *Decoder) Next(f *Frame) error {
 		return fmt.Errorf("%w: headers length %d exceeds the frame", ErrFrame, hlen)
 	}
 	rest := int(total) - preludeLen
-	d.buf.Reset()
-	d.buf.Grow(min(rest, 64<<10))
-	if n, err := io.CopyN(&d.buf, d.r, int64(rest)); n < int64(rest) {
-		if err == nil || err == io.EOF {
-			err = io.ErrUnexpectedEOF
+	// Read in chunks that at most double what already arrived, so memory follows the bytes received.
+	body := d.buf[:0]
+	for len(body) < rest {
+		chunk := min(rest-len(body), max(64<<10, len(body)))
+		body = slices.Grow(body, chunk)
+		n, err := io.ReadFull(d.r, body[len(body):len(body)+chunk])
+		body = body[:len(body)+n]
+		if err != nil {
+			d.buf = body
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return err
 		}
-		return err
 	}
-	body := d.buf.Bytes()
+	d.buf = body
 	msgEnd := rest - crcLen
 	crc := crc32.Update(crc32.ChecksumIEEE(pre[:]), crc32.IEEETable, body[:msgEnd])
 	if want := binary.BigEndian.Uint32(body[msgEnd:]); want != crc {
@@ -153,7 +160,7 @@ func parseHeaders(h []byte, f *Frame) error {
 			return fmt.Errorf("%w: header %q value is cut off", ErrFrame, name)
 		}
 		if typ == hString {
-			v := string(h[2:size])
+			v := intern(h[2:size])
 			switch string(name) {
 			case ":message-type":
 				f.MessageType = v
@@ -172,4 +179,29 @@ func parseHeaders(h []byte, f *Frame) error {
 		h = h[size:]
 	}
 	return nil
+}
+
+// intern returns the header values the CodeWhisperer stream repeats on every frame without allocating.
+func intern(b []byte) string {
+	switch string(b) {
+	case "event":
+		return "event"
+	case "exception":
+		return "exception"
+	case "error":
+		return "error"
+	case "application/json":
+		return "application/json"
+	case "assistantResponseEvent":
+		return "assistantResponseEvent"
+	case "toolUseEvent":
+		return "toolUseEvent"
+	case "meteringEvent":
+		return "meteringEvent"
+	case "contextUsageEvent":
+		return "contextUsageEvent"
+	case "messageMetadataEvent":
+		return "messageMetadataEvent"
+	}
+	return string(b)
 }

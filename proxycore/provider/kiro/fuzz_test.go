@@ -29,7 +29,7 @@ func FuzzDecoder(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if n := body.dec.buf.Cap(); n > 2*MaxFrameSize {
+		if n := cap(body.dec.buf); n > 2*MaxFrameSize {
 			t.Fatalf("decoder buffered %d bytes", n)
 		}
 		if !bytes.HasPrefix(out, []byte("event: message_start")) && !bytes.HasPrefix(out, []byte("event: error")) {
