@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -22,23 +23,47 @@ import (
 	"github.com/cliproxy/cliproxy/proxycore/spend"
 )
 
-// secretGuard is a slog handler that fails the test when a record carries a known secret.
+// secretGuard is a slog handler that fails the test when a log line carries a known secret. Lines are
+// kept, so secrets learned after a line was logged are checked too when the test ends.
 type secretGuard struct {
-	t       testing.TB
-	mu      *sync.Mutex
-	secrets *[]string
-	attrs   []slog.Attr
+	t     testing.TB
+	state *guardState
+	attrs []slog.Attr
+}
+
+type guardState struct {
+	mu      sync.Mutex // guards secrets and lines
+	secrets []string
+	lines   []string
+}
+
+func (s *guardState) leaks(line string) bool {
+	for _, secret := range s.secrets {
+		if strings.Contains(line, secret) {
+			return true
+		}
+	}
+	return false
 }
 
 func newSecretGuard(t testing.TB) (*slog.Logger, func(string)) {
-	g := &secretGuard{t: t, mu: &sync.Mutex{}, secrets: &[]string{}}
-	return slog.New(g), func(s string) {
-		if s == "" {
+	g := &secretGuard{t: t, state: &guardState{}}
+	t.Cleanup(func() {
+		g.state.mu.Lock()
+		defer g.state.mu.Unlock()
+		for _, line := range g.state.lines {
+			if g.state.leaks(line) {
+				t.Errorf("a log line contains a secret: %q", line)
+			}
+		}
+	})
+	return slog.New(g), func(secret string) {
+		if secret == "" {
 			return
 		}
-		g.mu.Lock()
-		*g.secrets = append(*g.secrets, s)
-		g.mu.Unlock()
+		g.state.mu.Lock()
+		g.state.secrets = append(g.state.secrets, secret)
+		g.state.mu.Unlock()
 	}
 }
 
@@ -53,12 +78,11 @@ func (g *secretGuard) Handle(_ context.Context, r slog.Record) error {
 	}
 	r.Attrs(write)
 	line := b.String()
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	for _, s := range *g.secrets {
-		if strings.Contains(line, s) {
-			g.t.Errorf("a log line contains a secret: %q", line)
-		}
+	g.state.mu.Lock()
+	defer g.state.mu.Unlock()
+	g.state.lines = append(g.state.lines, line)
+	if g.state.leaks(line) {
+		g.t.Errorf("a log line contains a secret: %q", line)
 	}
 	return nil
 }
@@ -494,5 +518,76 @@ func TestConfigHotReload(t *testing.T) {
 	waitEvent(t, events, "config")
 	if c.Config().Routing.Strategy != "least-busy" || c.Server().Router().Strategy() != "least-busy" {
 		t.Fatalf("strategy %q after reload", c.Config().Routing.Strategy)
+	}
+}
+
+func TestEveryLoginProviderHasAnExecutor(t *testing.T) {
+	c := openTestCore(t, newTestEnv(t, ""), nil, nil)
+	providers := c.LoginProviders()
+	if len(providers) != 6 {
+		t.Fatalf("providers %+v", providers)
+	}
+	for _, p := range providers {
+		if _, ok := defaultFactories()[p.ID]; !ok {
+			t.Errorf("no executor for %s", p.ID)
+		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for one writer goroutine and one reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestServePrintsURLAndKeyAndStopsOnSignal(t *testing.T) {
+	e := newTestEnv(t, "")
+	var stderr syncBuffer
+	env := Env{Stdout: io.Discard, Stderr: &stderr}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	log := slog.New(slog.NewTextHandler(&stderr, nil))
+	go func() {
+		done <- serveCore(ctx, CoreOptions{ConfigFlag: e.configPath, DataDir: e.dataDir, Logger: log}, env)
+	}()
+	// Wait until it serves: the liveness probe answers once the listener is up.
+	b, _ := os.ReadFile(e.configPath)
+	port := strings.TrimSpace(strings.TrimPrefix(strings.SplitN(string(b), "\n", 2)[0], "port ="))
+	url := "http://127.0.0.1:" + port
+	for {
+		resp, err := http.Get(url + "/health/liveness")
+		if err == nil {
+			resp.Body.Close()
+			break
+		}
+		select {
+		case code := <-done:
+			t.Fatalf("serve exited with %d: %s", code, stderr.String())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	cancel() // what SIGINT does
+	if code := <-done; code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	out := stderr.String()
+	key := regexp.MustCompile(`client API key: (sk-cliproxy-[0-9a-f]+)`).FindStringSubmatch(out)
+	if !strings.Contains(out, "listening on "+url) || key == nil || !strings.Contains(out, "cliproxy: stopped") {
+		t.Fatalf("output:\n%s", out)
+	}
+	if strings.Count(out, key[1]) != 1 {
+		t.Fatalf("the client key appears in logs too:\n%s", out)
 	}
 }

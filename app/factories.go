@@ -5,6 +5,7 @@ import (
 	"github.com/cliproxy/cliproxy/proxycore/provider/claudecode"
 	"github.com/cliproxy/cliproxy/proxycore/provider/codex"
 	"github.com/cliproxy/cliproxy/proxycore/provider/copilot"
+	"github.com/cliproxy/cliproxy/proxycore/provider/geminicli"
 	"github.com/cliproxy/cliproxy/proxycore/provider/kiro"
 	"github.com/cliproxy/cliproxy/proxycore/provider/qwen"
 )
@@ -17,6 +18,7 @@ func defaultFactories() map[string]provider.AccountFactory {
 		claudecode.ID: claudecode.New,
 		codex.ID:      codex.New,
 		copilot.ID:    copilot.New,
+		geminicli.ID:  geminicli.New,
 		kiro.ID:       kiro.New,
 		qwen.ID:       qwen.New,
 	}
