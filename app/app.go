@@ -1,6 +1,14 @@
 // Package app is the composition root: it builds the configuration, keystore, store and proxy core, runs
 // their lifecycles for both the tray app and `cliproxy serve`, implements the sub-commands, and offers the
 // view-model the desktop UI reads.
+//
+// Where things live: secrets only in the keystore (the OS keychain or encrypted files): the generated
+// client key under "client-key" and each subscription account's OAuth token set under "account:<id>".
+// The non-secret account metadata (provider, label, disabled, added) is a row of the SQLite accounts
+// table under the same id, so listing accounts never touches the keychain. An account id is the provider
+// id plus a hash of the account's label, so logging in to the same account again replaces it. Virtual
+// keys (hashed), spend, the request log and health samples are in SQLite too. CLI commands open the same
+// store and keystore while the app runs; the app picks up account changes within accountSyncEvery.
 package app
 
 import (

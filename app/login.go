@@ -110,8 +110,11 @@ func (c *Core) StartLogin(ctx context.Context, providerID string, o LoginOptions
 		VerificationURIComplete: sess.VerificationURIComplete, UserCode: sess.UserCode, ExpiresAt: sess.ExpiresAt,
 		Device: p.Flow != oauth.FlowAuthCode, sess: sess, done: make(chan struct{}), state: LoginWaiting,
 	}
-	c.addLogin(l)
-	c.wg.Add(1)
+	if !c.addLogin(l) {
+		sess.Cancel()
+		cancel()
+		return nil, errors.New("the proxy core is closed")
+	}
 	go func() {
 		defer c.wg.Done()
 		defer cancel()
@@ -212,9 +215,14 @@ func (l *Login) Account() AccountInfo {
 	return l.info
 }
 
-func (c *Core) addLogin(l *Login) {
+// addLogin registers a login and counts its watcher in c.wg; it reports false once Close has begun.
+func (c *Core) addLogin(l *Login) bool {
 	c.loginMu.Lock()
 	defer c.loginMu.Unlock()
+	if c.lifeCtx.Err() != nil {
+		return false
+	}
+	c.wg.Add(1)
 	now := c.clk.Now()
 	for id, old := range c.logins {
 		old.mu.Lock()
@@ -225,6 +233,7 @@ func (c *Core) addLogin(l *Login) {
 		}
 	}
 	c.logins[l.ID] = l
+	return true
 }
 
 // LoginByID returns a login started by StartLogin (until a while after it finished).
