@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/zalando/go-keyring"
+
 	"github.com/cliproxy/cliproxy/proxycore/oauth"
 )
 
@@ -183,6 +185,45 @@ func TestCLIConfigCheckAndUsage(t *testing.T) {
 	}
 	if code, _, errs := cli(t, e, "", "login", "nope"); code != 1 || !strings.Contains(errs, "unknown provider") {
 		t.Fatalf("login unknown: %d %s", code, errs)
+	}
+}
+
+func TestCLIAccountsMigrateBetweenBackends(t *testing.T) {
+	keyring.MockInit() // an in-memory keychain for this process
+	e := newTestEnv(t, "[keystore]\nbackend = \"file\" # where credentials live\n")
+	if code, _, errs := cli(t, e, "", "import", "cliproxyapi", filepath.Join("testdata", "cliproxyapi")); code != 0 {
+		t.Fatal(errs)
+	}
+	code, out, errs := cli(t, e, "", "accounts", "migrate", "--to", "keychain")
+	if code != 0 || !strings.Contains(out, "from the file store to the keychain store") || !strings.Contains(out, `backend = "keychain"`) {
+		t.Fatalf("migrate: %d %s %s", code, out, errs)
+	}
+	b, _ := os.ReadFile(e.configPath)
+	if !strings.Contains(string(b), "backend = \"keychain\"  # where credentials live") {
+		t.Fatalf("config after migrate:\n%s", b)
+	}
+	c := openTestCore(t, e, nil, nil)
+	if c.KeystoreBackend() != "keychain" || len(c.Accounts()) != 6 {
+		t.Fatalf("backend %s, %d accounts", c.KeystoreBackend(), len(c.Accounts()))
+	}
+	for _, a := range c.Accounts() {
+		if _, err := loadCredential(c.keystore(), a.ID); err != nil {
+			t.Fatalf("credential of %s after migrate: %v", a.ID, err)
+		}
+	}
+	// The running core follows a settings change back to files, credentials included.
+	s := c.Settings()
+	s.KeystoreBackend = "file"
+	if err := c.ApplySettings(s); err != nil {
+		t.Fatal(err)
+	}
+	if c.KeystoreBackend() != "file" {
+		t.Fatalf("backend %s after ApplySettings", c.KeystoreBackend())
+	}
+	for _, a := range c.Accounts() {
+		if _, err := loadCredential(c.keystore(), a.ID); err != nil {
+			t.Fatalf("credential of %s after switching back: %v", a.ID, err)
+		}
 	}
 }
 
