@@ -2,41 +2,26 @@ package geminicli
 
 import (
 	"context"
-	"net/http/httptest"
 	"testing"
 
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 	"google.golang.org/genai"
 
-	"github.com/cliproxy/cliproxy/proxycore/config"
+	"github.com/cliproxy/cliproxy/proxycore/provider/internal/exectest"
 	"github.com/cliproxy/cliproxy/proxycore/proxytest"
-	"github.com/cliproxy/cliproxy/proxycore/server"
 )
-
-type accounts []server.Account
-
-func (a accounts) Accounts() []server.Account { return a }
 
 const proxyKey = "sk-proxy-client-key-1234567890"
 
 // TestThroughProxy sends Gemini and OpenAI Chat clients through a real proxy to a Gemini CLI account.
 func TestThroughProxy(t *testing.T) {
 	up := proxytest.NewCodeAssist(t, proxytest.WithAPIKey(goodToken))
-	cfg, err := config.Parse([]byte(`api-keys = ["`+proxyKey+`"]`), "test.toml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := server.New(server.Options{Config: cfg, Accounts: accounts{{Executor: newExec(t, up.URL, good(), nil)}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(s.Handler())
-	t.Cleanup(ts.Close)
+	url := exectest.Proxy(t, proxyKey, newExec(t, up.URL, good(), nil))
 	ctx := context.Background()
 
 	gc, err := genai.NewClient(ctx, &genai.ClientConfig{APIKey: proxyKey, Backend: genai.BackendGeminiAPI,
-		HTTPOptions: genai.HTTPOptions{BaseURL: ts.URL}})
+		HTTPOptions: genai.HTTPOptions{BaseURL: url}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +42,7 @@ func TestThroughProxy(t *testing.T) {
 		t.Errorf("count = %+v, %v", ct, err)
 	}
 
-	oc := openai.NewClient(option.WithBaseURL(ts.URL+"/v1/"), option.WithAPIKey(proxyKey), option.WithMaxRetries(0))
+	oc := openai.NewClient(option.WithBaseURL(url+"/v1/"), option.WithAPIKey(proxyKey), option.WithMaxRetries(0))
 	up.Enqueue(proxytest.Reply{Text: "chat via code assist"})
 	cc, err := oc.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{Model: "gemini-2.5-flash",
 		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")}})

@@ -3,7 +3,6 @@ package kiro
 import (
 	"context"
 	"errors"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -12,37 +11,16 @@ import (
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 
-	"github.com/cliproxy/cliproxy/proxycore/config"
+	"github.com/cliproxy/cliproxy/proxycore/provider/internal/exectest"
 	"github.com/cliproxy/cliproxy/proxycore/proxytest"
-	"github.com/cliproxy/cliproxy/proxycore/server"
 )
 
-type accounts []server.Account
-
-func (a accounts) Accounts() []server.Account { return a }
-
 const proxyKey = "sk-proxy-client-key-1234567890"
-
-// proxy serves a real proxy with one Kiro account pointed at the fake.
-func proxy(t *testing.T, up *proxytest.Upstream) string {
-	t.Helper()
-	cfg, err := config.Parse([]byte(`api-keys = ["`+proxyKey+`"]`), "test.toml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := server.New(server.Options{Config: cfg, Accounts: accounts{{Executor: newExec(t, up.URL, good(), nil)}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(s.Handler())
-	t.Cleanup(ts.Close)
-	return ts.URL
-}
 
 // TestThroughProxy sends OpenAI Chat and Anthropic clients through the proxy to a Kiro account.
 func TestThroughProxy(t *testing.T) {
 	up := proxytest.NewKiro(t)
-	url := proxy(t, up)
+	url := exectest.Proxy(t, proxyKey, newExec(t, up.URL, good(), nil))
 	ctx := context.Background()
 
 	oc := openai.NewClient(option.WithBaseURL(url+"/v1/"), option.WithAPIKey(proxyKey), option.WithMaxRetries(0))

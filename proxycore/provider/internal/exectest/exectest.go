@@ -1,6 +1,6 @@
 // Package exectest holds stream test helpers for the account executors (the token source is
 // accttest's): a loopback server that relays an executor's answers chunk by chunk so that the vendors'
-// own SDKs can read them, and a mid-stream cancellation check.
+// own SDKs can read them, a mid-stream cancellation check, and a real proxy serving given executors.
 package exectest
 
 import (
@@ -11,6 +11,10 @@ import (
 	"net/http/httptest"
 	"testing"
 	"time"
+
+	"github.com/cliproxy/cliproxy/proxycore/config"
+	"github.com/cliproxy/cliproxy/proxycore/provider"
+	"github.com/cliproxy/cliproxy/proxycore/server"
 )
 
 // Relay starts a loopback server that answers each request with do's response, copied chunk by chunk
@@ -71,4 +75,30 @@ func CancelMidStream(t testing.TB, body io.ReadCloser, cancel context.CancelFunc
 		t.Fatal(err)
 	}
 	return first
+}
+
+// accounts is a server.AccountSource over fixed accounts.
+type accounts []server.Account
+
+func (a accounts) Accounts() []server.Account { return a }
+
+// Proxy serves a real proxy (default config, one client key) whose only upstreams are the given
+// account executors, serving their default models, and returns its base URL.
+func Proxy(t testing.TB, clientKey string, execs ...provider.Executor) string {
+	t.Helper()
+	cfg, err := config.Parse([]byte(`api-keys = ["`+clientKey+`"]`), "test.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var as accounts
+	for _, e := range execs {
+		as = append(as, server.Account{Executor: e})
+	}
+	s, err := server.New(server.Options{Config: cfg, Accounts: as})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(s.Handler())
+	t.Cleanup(ts.Close)
+	return ts.URL
 }
