@@ -34,6 +34,9 @@ type exchange struct {
 	// bootstraps counts the attempts retried for that reason.
 	earlyStreamErr *llm.Error
 	bootstraps     int
+	// hideUsage: the proxy asked an OpenAI stream for its usage chunk on the client's behalf, so that
+	// chunk is read for accounting and not relayed.
+	hideUsage bool
 
 	canon    *llm.Request // decoded lazily, only when a translation is needed
 	canonErr error
@@ -201,6 +204,7 @@ func (x *exchange) attempt(exec provider.Executor, entry route.Entry, fallback b
 		call.Op = x.op
 		call.Body = b
 		upFormat = x.client
+		x.hideUsage = x.stream && (x.op == provider.OpChat || x.op == provider.OpCompletions) && !req.IncludeUsage
 	} else if identity {
 		call.Op = x.op
 		upFormat = x.client
@@ -210,6 +214,13 @@ func (x *exchange) attempt(exec provider.Executor, entry route.Entry, fallback b
 			b, err := translate.SetModel(x.body, entry.UpstreamModel())
 			if err != nil {
 				return attemptResult{kind: attemptFatal, err: asLLMError(err)}
+			}
+			if x.stream && (x.op == provider.OpChat || x.op == provider.OpCompletions) {
+				// Without include_usage an OpenAI stream carries no usage at all and the request could not be
+				// metered; ask for it and keep the extra chunk from the client.
+				if withUsage, added, err := translate.IncludeStreamUsage(b); err == nil {
+					b, x.hideUsage = withUsage, added
+				}
 			}
 			call.Body = b
 		}

@@ -187,12 +187,17 @@ func (x *exchange) pipeIdentity(sw *streamWriter, body io.Reader, f llm.Format, 
 			end := lastFrameEnd(buf)
 			if end > 0 {
 				frames := buf[:end]
+				hidden := false
 				forEachFrame(frames, func(fr []byte) {
 					if !terminal && isTerminalFrame(f, fr) {
 						terminal = true
 					}
 					us.observe(fr)
+					hidden = hidden || (x.hideUsage && isUsageOnlyChunk(fr))
 				})
+				if hidden {
+					frames = withoutUsageChunks(frames)
+				}
 				if err := sw.write(frames); err != nil {
 					x.rec.Status = 499
 					x.rec.ErrorClass = "client_closed"
@@ -231,6 +236,28 @@ func (x *exchange) pipeIdentity(sw *streamWriter, body io.Reader, f llm.Format, 
 			return x.streamFailed(sw, f, nil, llm.StreamCut(detail))
 		}
 	}
+}
+
+var (
+	emptyChoicesMarker = []byte(`"choices":[]`)
+	usageObjectMarker  = []byte(`"usage":{`)
+)
+
+// isUsageOnlyChunk reports whether an OpenAI Chat or Completions frame is the final usage chunk that
+// stream_options.include_usage adds (choices empty, usage set).
+func isUsageOnlyChunk(fr []byte) bool {
+	return bytes.Contains(fr, emptyChoicesMarker) && bytes.Contains(fr, usageObjectMarker)
+}
+
+// withoutUsageChunks returns frames without the usage-only chunks, re-framed with blank lines.
+func withoutUsageChunks(frames []byte) []byte {
+	out := make([]byte, 0, len(frames))
+	forEachFrame(frames, func(fr []byte) {
+		if len(bytes.TrimSpace(fr)) > 0 && !isUsageOnlyChunk(fr) {
+			out = append(append(out, fr...), '\n', '\n')
+		}
+	})
+	return out
 }
 
 // pipeTranslated decodes upstream events into canonical events and encodes them for the client.

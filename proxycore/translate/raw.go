@@ -186,6 +186,55 @@ func SetModel(body []byte, model string) ([]byte, error) {
 	return append(out, body[prev:]...), nil
 }
 
+// IncludeStreamUsage makes an OpenAI Chat or Completions stream request ask for the final usage chunk
+// (stream_options.include_usage = true), which the proxy needs for spend accounting on the identity path.
+// added reports whether the client had not asked for it itself, in which case the usage chunk is the
+// proxy's to consume and should not reach the client. body must be a valid JSON object.
+func IncludeStreamUsage(body []byte) (out []byte, added bool, err error) {
+	var opts span
+	found := false
+	ok := topLevel(body, func(key []byte, v span) {
+		if keyIs(key, "stream_options") {
+			opts, found = v, true
+		}
+	})
+	if !ok {
+		return nil, false, llm.BadRequest("request body must be a JSON object")
+	}
+	if !found || string(body[opts.start:opts.end]) == "null" {
+		if found {
+			out = make([]byte, 0, len(body)+32)
+			out = append(out, body[:opts.start]...)
+			out = append(out, `{"include_usage":true}`...)
+			return append(out, body[opts.end:]...), true, nil
+		}
+		i := skipWS(body, 0) + 1
+		out = make([]byte, 0, len(body)+48)
+		out = append(out, body[:i]...)
+		out = append(out, `"stream_options":{"include_usage":true}`...)
+		if j := skipWS(body, i); j < len(body) && body[j] != '}' {
+			out = append(out, ',')
+		}
+		return append(out, body[i:]...), true, nil
+	}
+	var so map[string]json.RawMessage
+	if err := json.Unmarshal(body[opts.start:opts.end], &so); err != nil {
+		return nil, false, llm.BadRequest(`"stream_options" must be an object`)
+	}
+	if string(so["include_usage"]) == "true" {
+		return body, false, nil
+	}
+	so["include_usage"] = json.RawMessage("true")
+	val, err := json.Marshal(so)
+	if err != nil {
+		return nil, false, err
+	}
+	out = make([]byte, 0, len(body)+len(val))
+	out = append(out, body[:opts.start]...)
+	out = append(out, val...)
+	return append(out, body[opts.end:]...), true, nil
+}
+
 // reasoningEfforts are the effort words a model suffix may carry.
 var reasoningEfforts = map[string]bool{"none": true, "minimal": true, "low": true, "medium": true,
 	"high": true, "xhigh": true, "max": true, "auto": true}

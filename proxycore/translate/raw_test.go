@@ -129,3 +129,32 @@ func TestAppendString(t *testing.T) {
 		}
 	}
 }
+
+func TestIncludeStreamUsage(t *testing.T) {
+	cases := []struct {
+		name, in, want string
+		added          bool
+	}{
+		{"absent", `{"model":"m","stream":true}`, `{"stream_options":{"include_usage":true},"model":"m","stream":true}`, true},
+		{"null", `{"model":"m","stream_options":null}`, `{"model":"m","stream_options":{"include_usage":true}}`, true},
+		{"false", `{"model":"m","stream_options":{"include_usage":false}}`, `{"model":"m","stream_options":{"include_usage":true}}`, true},
+		{"other options kept", `{"stream_options":{"include_obfuscation":false},"model":"m"}`,
+			`{"stream_options":{"include_obfuscation":false,"include_usage":true},"model":"m"}`, true},
+		{"already asked", `{"model":"m","stream_options":{"include_usage":true}}`, `{"model":"m","stream_options":{"include_usage":true}}`, false},
+		{"empty object", `{}`, `{"stream_options":{"include_usage":true}}`, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			out, added, err := IncludeStreamUsage([]byte(tc.in))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(out) != tc.want || added != tc.added {
+				t.Errorf("got %s (added %v), want %s (added %v)", out, added, tc.want, tc.added)
+			}
+		})
+	}
+	if _, _, err := IncludeStreamUsage([]byte(`{"stream_options":7}`)); err == nil {
+		t.Error("a non-object stream_options was accepted")
+	}
+}
