@@ -44,19 +44,25 @@ func errMessage(m map[string]any) string {
 	return s
 }
 
-func startMgmtCore(t *testing.T, extra string) *Core {
+// startMgmtCore starts a Core with the management API on; secret registers values that must never be
+// logged.
+func startMgmtCore(t *testing.T, extra string) (c *Core, secret func(string)) {
 	t.Helper()
 	e := newTestEnv(t, fmt.Sprintf("[remote-management]\nsecret-key = %q\n", testMgmtKey)+extra)
-	c := openTestCore(t, e, nil, nil)
+	log, secret := newSecretGuard(t)
+	secret(testMgmtKey)
+	c = openTestCore(t, e, log, nil)
+	secret(c.ClientKey())
 	if err := c.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	return c
+	return c, secret
 }
 
 func TestManagementKeysSpendRequests(t *testing.T) {
 	up := proxytest.NewOpenAI(t)
-	c := startMgmtCore(t, fmt.Sprintf("[[openai]]\napi-key = \"sk-up\"\nbase-url = %q\nmodels = [\"gpt-4o\"]\n", up.URL+"/v1"))
+	c, secret := startMgmtCore(t, fmt.Sprintf("[[openai]]\napi-key = \"sk-upstream-key\"\nbase-url = %q\nmodels = [\"gpt-4o\"]\n", up.URL+"/v1"))
+	secret("sk-upstream-key")
 
 	req, _ := http.NewRequest(http.MethodGet, c.BaseURL()+"/v0/management/keys", nil)
 	resp, err := http.DefaultClient.Do(req)
@@ -74,6 +80,7 @@ func TestManagementKeysSpendRequests(t *testing.T) {
 	}
 	key := out["key"].(map[string]any)
 	plain, id := key["key"].(string), key["id"].(string)
+	secret(plain)
 	if !strings.HasPrefix(plain, "sk-cp-") || key["expires-at"] == nil || key["status"] != "active" {
 		t.Fatalf("created key %v", key)
 	}
@@ -146,7 +153,9 @@ func TestManagementKeysSpendRequests(t *testing.T) {
 func TestManagementAccountsAndLogins(t *testing.T) {
 	fake := oauthfake.New(nil)
 	t.Cleanup(fake.Close)
-	c := startMgmtCore(t, providersTOML(fake, "http://127.0.0.1:1"))
+	c, secret := startMgmtCore(t, providersTOML(fake, "http://127.0.0.1:1"))
+	secret("qwen-access-secret")
+	secret("qwen-refresh-secret")
 	info, err := c.ImportAccount(context.Background(), ImportedAccount{Provider: oauth.Qwen, Label: "q@example.com",
 		Token: oauth.Token{AccessToken: "qwen-access-secret", RefreshToken: "qwen-refresh-secret", Expiry: time.Now().Add(time.Hour)}})
 	if err != nil {
@@ -200,8 +209,13 @@ func TestManagementAccountsAndLogins(t *testing.T) {
 	l, _ := c.LoginByID(id)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if _, err := l.Wait(ctx); err != nil {
+	acct, err := l.Wait(ctx)
+	if err != nil {
 		t.Fatal(err)
+	}
+	if cred, err := loadCredential(c.keystore(), acct.ID); err == nil {
+		secret(cred.Token.AccessToken)
+		secret(cred.Token.RefreshToken)
 	}
 	code, out, raw = mgmt(t, c, http.MethodGet, "/logins/"+id, "")
 	if code != http.StatusOK || out["login"].(map[string]any)["state"] != LoginDone || !strings.Contains(raw, oauthfake.Email) || strings.Contains(raw, "sk-ant-o") {
