@@ -154,7 +154,10 @@ type kiroUserInput struct {
 	} `json:"userInputMessageContext"`
 }
 
-// kiroValidate applies the checks the real service is known to make; "" means valid.
+// kiroValidate checks the request shape; "" means valid. Public proxies report that Kiro refuses
+// repeated toolUseIds in toolResults and empty content; that a tool result must answer a tool use of
+// the history, and that tools ride only on the current message, are this fake's stricter assumptions,
+// which keep the executor's pairing honest.
 func (u *Upstream) kiroValidate(body []byte) string {
 	if m := unknownMember(body, setOf([]string{"conversationState", "profileArn"})); m != "" {
 		return "unknown field " + m
@@ -179,7 +182,12 @@ func (u *Upstream) kiroValidate(body []byte) string {
 			return "invalid modelId " + m.ModelID
 		}
 		if c := m.UserInputMessageContext; c != nil {
+			seen := map[string]bool{}
 			for _, r := range c.ToolResults {
+				if seen[r.ToolUseID] {
+					return "toolResult " + r.ToolUseID + " is repeated"
+				}
+				seen[r.ToolUseID] = true
 				if !uses[r.ToolUseID] || (r.Status != "success" && r.Status != "error") || len(r.Content) == 0 {
 					return "toolResult " + r.ToolUseID + " does not answer a tool use"
 				}

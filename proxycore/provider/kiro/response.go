@@ -3,12 +3,14 @@ package kiro
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"runtime"
 	"strconv"
+	"strings"
 
 	"github.com/cliproxy/cliproxy/proxycore/llm"
 	"github.com/cliproxy/cliproxy/proxycore/translate"
@@ -141,27 +143,26 @@ func (o *claudeOut) aggregate(ctx context.Context, up *http.Response) (*http.Res
 	var (
 		f    Frame
 		evs  []llm.Event
-		args = map[int]*bytes.Buffer{}
-		pos  = map[int]int{} // canonical block index -> part index
+		buf  = map[int]*strings.Builder{} // text or tool arguments of each canonical block
+		pos  = map[int]int{}              // canonical block index -> part index
+		tool = map[int]bool{}
 	)
 	apply := func(evs []llm.Event) {
 		for _, ev := range evs {
 			switch ev.Type {
 			case llm.EventTextDelta:
-				if i, ok := pos[ev.Index]; ok {
-					resp.Message.Parts[i].Text += ev.Text
-				} else {
-					pos[ev.Index] = len(resp.Message.Parts)
-					resp.Message.Parts = append(resp.Message.Parts, llm.Part{Kind: llm.PartText, Text: ev.Text})
+				if _, ok := pos[ev.Index]; !ok {
+					pos[ev.Index], buf[ev.Index] = len(resp.Message.Parts), &strings.Builder{}
+					resp.Message.Parts = append(resp.Message.Parts, llm.Part{Kind: llm.PartText})
 				}
+				buf[ev.Index].WriteString(ev.Text)
 			case llm.EventToolCallStart:
-				pos[ev.Index] = len(resp.Message.Parts)
-				args[ev.Index] = &bytes.Buffer{}
+				pos[ev.Index], buf[ev.Index], tool[ev.Index] = len(resp.Message.Parts), &strings.Builder{}, true
 				resp.Message.Parts = append(resp.Message.Parts, llm.Part{Kind: llm.PartToolCall,
 					ToolCall: &llm.ToolCall{ID: ev.ID, Name: ev.Name}})
 			case llm.EventToolArgsDelta:
-				if a := args[ev.Index]; a != nil {
-					a.WriteString(ev.Text)
+				if b := buf[ev.Index]; b != nil && tool[ev.Index] {
+					b.WriteString(ev.Text)
 				}
 			case llm.EventUsage:
 				resp.Usage = ev.Usage
@@ -187,10 +188,14 @@ func (o *claudeOut) aggregate(ctx context.Context, up *http.Response) (*http.Res
 		apply(evs)
 	}
 	apply(conv.finish(evs[:0]))
-	for idx, a := range args {
+	for idx, b := range buf {
 		p := &resp.Message.Parts[pos[idx]]
-		p.ToolCall.Arguments = append([]byte(nil), a.Bytes()...)
-		resp.Finish = llm.FinishToolCalls
+		if tool[idx] {
+			p.ToolCall.Arguments = json.RawMessage(b.String())
+			resp.Finish = llm.FinishToolCalls
+		} else {
+			p.Text = b.String()
+		}
 	}
 	translate.RestoreToolNames(resp, o.req)
 	body, err := o.codec.EncodeResponse(resp)
