@@ -45,16 +45,27 @@ func (c *Core) ApplySettings(s Settings) error {
 	if err := next.Validate(); err != nil {
 		return fmt.Errorf("these settings are not valid: %w", err)
 	}
-	if next.Keystore.Backend != old.Keystore.Backend {
+	switched := next.Keystore.Backend != old.Keystore.Backend
+	if switched {
 		if err := c.switchKeystore(next); err != nil {
 			return err
 		}
 	}
 	if err := c.applyConfig(next, "Settings changed"); err != nil {
+		if switched {
+			if berr := c.switchKeystore(old); berr != nil {
+				c.log.Error("moving credentials back failed", "err", berr)
+			}
+		}
 		return err
 	}
 	if err := c.writeSettings(s, next); err != nil {
 		return fmt.Errorf("the settings apply now but could not be saved: %w", err)
+	}
+	if next.Routing.HealthAware != old.Routing.HealthAware {
+		// The router takes health-aware at construction; server.Reload does not change it yet.
+		c.emit(Event{Kind: "config", Title: "Restart to apply health-aware routing",
+			Body: "The setting is saved; the running proxy keeps the previous behaviour until it restarts."})
 	}
 	return nil
 }
@@ -84,7 +95,9 @@ func (c *Core) applyConfig(cfg *config.Config, title string) error {
 	c.lifeMu.Lock()
 	defer c.lifeMu.Unlock()
 	old := c.Config()
-	if err := c.srv.Reload(cfg); err != nil && !strings.Contains(err.Error(), "restart the proxy") {
+	// Reload reports a host/port change as an error after applying everything else; the listener is
+	// moved below, so only an error that left the old configuration in force counts.
+	if err := c.srv.Reload(cfg); err != nil && c.srv.Config() != cfg {
 		return err
 	}
 	c.cfgMu.Lock()
