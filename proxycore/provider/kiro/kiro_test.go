@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -238,6 +239,15 @@ func TestRequestEdgeCases(t *testing.T) {
 				if len(h) != 2 || h[1].AssistantResponseMessage.Content != "Sure," ||
 					r.ConversationState.CurrentMessage.UserInputMessage.Content != emptyUserContent {
 					t.Errorf("got %+v", r.ConversationState)
+				}
+			}},
+		{"repeated tool result ids", `{"model":"m","max_tokens":1,"messages":[{"role":"user","content":"go"},
+			{"role":"assistant","content":[{"type":"tool_use","id":"t1","name":"f","input":{}}]},
+			{"role":"user","content":[{"type":"tool_result","tool_use_id":"t1","content":"a"},{"type":"tool_result","tool_use_id":"t1","content":"b"}]}]}`,
+			func(t *testing.T, r *cwRequest) {
+				rs := r.ConversationState.CurrentMessage.UserInputMessage.UserInputMessageContext.ToolResults
+				if len(rs) != 1 || rs[0].Content[0].Text != "a" {
+					t.Errorf("tool results = %+v", rs)
 				}
 			}},
 		{"adjacent user turns merge", `{"model":"m","max_tokens":1,"messages":[{"role":"user","content":"a"},{"role":"user","content":"b"}]}`,
@@ -556,5 +566,34 @@ func TestNewValidates(t *testing.T) {
 	}
 	if _, err := e.Do(context.Background(), &provider.Call{Op: provider.OpChat}); err == nil {
 		t.Error("unsupported op accepted")
+	}
+}
+
+func TestTokensStayOutOfLogs(t *testing.T) {
+	up := proxytest.NewKiro(t, proxytest.WithAPIKey(goodToken))
+	var logs bytes.Buffer
+	ts := good()
+	ts.Refreshed = []oauth.Token{ts.Current}
+	ts.Current.AccessToken = staleToken
+	e, err := New(provider.AccountOptions{ID: "kiro-1", Tokens: ts, Client: &http.Client{},
+		Settings: map[string]string{"base-url": up.URL},
+		Logger:   slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	up.Enqueue(proxytest.Reply{Status: 429})
+	for range 2 {
+		resp, err := e.Do(context.Background(), call(true, simpleBody))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	if logs.Len() == 0 {
+		t.Fatal("nothing was logged at debug level")
+	}
+	if s := logs.String(); strings.Contains(s, goodToken) || strings.Contains(s, staleToken) {
+		t.Errorf("a token reached the log:\n%s", s)
 	}
 }
