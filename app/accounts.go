@@ -142,6 +142,18 @@ func (c *Core) loadAccounts(ctx context.Context) error {
 	return nil
 }
 
+// rebuildAccounts builds every account's executor again (after proxy-url changed).
+func (c *Core) rebuildAccounts() {
+	c.accMu.Lock()
+	for _, a := range c.accounts {
+		c.putAccountLocked(c.buildAccount(a.meta))
+	}
+	c.accMu.Unlock()
+	if err := c.srv.RefreshAccounts(); err != nil {
+		c.log.Warn("rebuilding the routing tables failed", "err", err)
+	}
+}
+
 // syncAccounts picks up accounts added, removed, enabled or disabled by another process (a CLI command
 // run while the app is open). Accounts whose metadata did not change keep their executor.
 func (c *Core) syncAccounts(ctx context.Context) {

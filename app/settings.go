@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 
@@ -113,6 +114,14 @@ func (c *Core) applyConfig(cfg *config.Config, title string) error {
 		}
 	}
 	c.emit(Event{Kind: "config", Title: title, Body: "Listening on " + c.baseURLLocked()})
+	if old.ProxyURL != cfg.ProxyURL {
+		c.rebuildAccounts() // account executors hold a transport for the proxy they were built with
+	}
+	if !reflect.DeepEqual(old.Providers, cfg.Providers) {
+		c.log.Warn("[providers] changed: restart cliproxy to log in and refresh with the new endpoints")
+		c.emit(Event{Kind: "config", Title: "Restart to apply [providers] changes",
+			Body: "Logins and token refreshes use the provider endpoints read at start."})
+	}
 	return nil
 }
 
