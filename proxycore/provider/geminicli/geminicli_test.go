@@ -292,3 +292,19 @@ func TestNewAndIdentity(t *testing.T) {
 		t.Error("no default models")
 	}
 }
+
+func TestInStreamErrorPassesThrough(t *testing.T) {
+	up := proxytest.NewCodeAssist(t)
+	up.Enqueue(proxytest.Reply{Text: "abcdef", StreamChunks: 3, ErrorAfter: 2, ErrorMessage: "backend hiccup"})
+	resp, err := newExec(t, up.URL, good(), nil).Do(context.Background(), &provider.Call{Op: provider.OpStreamGenerate, Model: "g", Stream: true,
+		Body: []byte(`{"contents":[{"role":"user","parts":[{"text":"hi"}]}]}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	events := strings.Split(strings.TrimSpace(string(b)), "\n\n")
+	if len(events) != 3 || !strings.HasPrefix(events[0], `data: {"candidates"`) ||
+		events[2] != `data: {"error":{"code":500,"message":"backend hiccup","status":"INTERNAL"}}` {
+		t.Fatalf("stream:\n%s", b)
+	}
+}
