@@ -331,3 +331,61 @@ func TestModelSuffixSetsReasoning(t *testing.T) {
 		})
 	}
 }
+
+// TestGeminiStreamWithoutAltSSE: a Gemini client that does not ask for alt=sse gets one JSON array streamed
+// element by element, as the Gemini API answers it, from every upstream format; a failed stream still
+// closes the array, with an error element last.
+func TestGeminiStreamWithoutAltSSE(t *testing.T) {
+	m := newXMatrix(t, "")
+	for _, up := range m.ups {
+		for _, cut := range []bool{false, true} {
+			name := up.name
+			if cut {
+				name += "/cut"
+			}
+			t.Run(name, func(t *testing.T) {
+				rep := proxytest.Reply{Text: "one two three four", StreamChunks: 6}
+				if cut {
+					rep.CutAfter = 5 // text has reached the client by then, whatever the upstream format
+				}
+				up.up.Enqueue(rep)
+				resp := m.p.do(t, "POST", "/v1beta/models/"+up.model+":streamGenerateContent",
+					`{"contents":[{"role":"user","parts":[{"text":"count"}]}]}`)
+				body := readAll(t, resp)
+				if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+					t.Fatalf("status %d, Content-Type %q: %s", resp.StatusCode, resp.Header.Get("Content-Type"), body)
+				}
+				var elems []struct {
+					Candidates []struct {
+						Content struct {
+							Parts []struct{ Text string }
+						}
+						FinishReason string
+					}
+					Error *struct{ Message string }
+				}
+				if err := json.Unmarshal([]byte(body), &elems); err != nil || len(elems) < 2 {
+					t.Fatalf("not a JSON array of responses (%v): %s", err, body)
+				}
+				last := elems[len(elems)-1]
+				if cut {
+					if last.Error == nil {
+						t.Errorf("a cut stream does not end with an error element: %s", body)
+					}
+					return
+				}
+				var text strings.Builder
+				for _, e := range elems {
+					for _, c := range e.Candidates {
+						for _, p := range c.Content.Parts {
+							text.WriteString(p.Text)
+						}
+					}
+				}
+				if text.String() != "one two three four" || len(last.Candidates) == 0 || last.Candidates[0].FinishReason != "STOP" {
+					t.Errorf("text %q, last element %+v", text.String(), last)
+				}
+			})
+		}
+	}
+}

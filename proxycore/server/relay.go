@@ -83,9 +83,13 @@ type streamWriter struct {
 	w         http.ResponseWriter
 	rc        *http.ResponseController
 	started   bool
-	abandoned bool         // given up before the first byte so that another credential can answer
-	last      atomic.Int64 // unix nanos of the last write
-	x         *exchange
+	abandoned bool // given up before the first byte so that another credential can answer
+	// array: a Gemini client that did not ask for alt=sse gets one JSON array streamed element by
+	// element (WIRE.md 4.4); elems counts the elements written.
+	array bool
+	elems int
+	last  atomic.Int64 // unix nanos of the last write
+	x     *exchange
 }
 
 func (sw *streamWriter) begin() {
@@ -94,11 +98,59 @@ func (sw *streamWriter) begin() {
 	}
 	sw.started = true
 	h := sw.w.Header()
-	h.Set("Content-Type", "text/event-stream")
+	if sw.array {
+		h.Set("Content-Type", "application/json; charset=UTF-8")
+	} else {
+		h.Set("Content-Type", "text/event-stream")
+	}
 	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Accel-Buffering", "no")
 	sw.x.rec.Status = http.StatusOK
 	sw.w.WriteHeader(http.StatusOK)
+	if sw.array {
+		_, _ = sw.w.Write(arrayOpen)
+	}
+}
+
+var (
+	arrayOpen  = []byte("[")
+	arraySep   = []byte(",\r\n")
+	arrayClose = []byte("]")
+	arraySpace = []byte("\n")
+)
+
+// arrayElements turns SSE frames into JSON array elements (comments become whitespace, which keeps the
+// connection busy just as well).
+func (sw *streamWriter) arrayElements(p []byte) []byte {
+	out := make([]byte, 0, len(p)+8)
+	forEachFrame(p, func(fr []byte) {
+		data := frameData(fr)
+		if len(bytes.TrimSpace(data)) == 0 {
+			if len(bytes.TrimSpace(fr)) > 0 {
+				out = append(out, arraySpace...)
+			}
+			return
+		}
+		if sw.elems > 0 {
+			out = append(out, arraySep...)
+		}
+		sw.elems++
+		out = append(out, data...)
+	})
+	return out
+}
+
+// closeArray ends a JSON-array stream; nothing happens for SSE or an abandoned response.
+func (sw *streamWriter) closeArray() {
+	sw.mu.Lock()
+	defer sw.mu.Unlock()
+	if !sw.array || sw.abandoned {
+		return
+	}
+	sw.begin()
+	if _, err := sw.w.Write(arrayClose); err == nil {
+		_ = sw.rc.Flush()
+	}
 }
 
 // write sends p to the client and flushes it at once.
@@ -109,6 +161,9 @@ func (sw *streamWriter) write(p []byte) error {
 		return errAbandoned
 	}
 	sw.begin()
+	if sw.array {
+		p = sw.arrayElements(p)
+	}
 	if _, err := sw.w.Write(p); err != nil {
 		return err
 	}
@@ -154,6 +209,10 @@ func (sw *streamWriter) keepalive(every time.Duration, done <-chan struct{}) {
 func (x *exchange) relayStream(resp *http.Response, exec provider.Executor, upFormat llm.Format, identity bool, start time.Time) bool {
 	defer resp.Body.Close()
 	sw := &streamWriter{w: x.w, rc: http.NewResponseController(x.w), x: x}
+	sw.array = x.client == llm.FormatGemini && x.r.URL.Query().Get("alt") != "sse"
+	if sw.array {
+		defer sw.closeArray() // after the keepalive has stopped (defers run last-in, first-out)
+	}
 	sw.last.Store(time.Now().UnixNano())
 	copyRateLimitHeaders(x.w.Header(), resp.Header)
 	if ka := x.rt.keepalive; ka > 0 {
