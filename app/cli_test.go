@@ -3,15 +3,20 @@ package app
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/zalando/go-keyring"
 
 	"github.com/cliproxy/cliproxy/proxycore/oauth"
+	"github.com/cliproxy/cliproxy/proxycore/proxytest/oauthfake"
 )
 
 // cli runs a command with output captured and the test env's config and data dir.
@@ -238,5 +243,57 @@ func TestCLIAccountsMigrate(t *testing.T) {
 	}
 	if code, _, errs := cli(t, e, "", "accounts", "migrate", "--to", "cloud"); code != 2 || !strings.Contains(errs, "migrate --to") {
 		t.Fatalf("bad target: %d %s", code, errs)
+	}
+}
+
+func TestCLILoginDeviceAndPastedRedirect(t *testing.T) {
+	fake := oauthfake.New(nil)
+	t.Cleanup(fake.Close)
+	e := newTestEnv(t, providersTOML(fake, "http://127.0.0.1:1"))
+	c := openTestCore(t, e, nil, func(o *CoreOptions) { o.LoginSleep = instantSleep })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	var out, errb bytes.Buffer
+	if code := loginCLI(ctx, c, "copilot", true, Env{Stdout: &out, Stderr: &errb}); code != 0 {
+		t.Fatalf("device login: %d %s %s", code, out.String(), errb.String())
+	}
+	for _, want := range []string{"enter the code", oauthfake.DeviceUserCode, "Logged in to GitHub Copilot as octocat"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+
+	// Browser login: the user pastes the address the browser ended on.
+	stdinR, stdinW := io.Pipe()
+	defer stdinW.Close()
+	var stdout syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- loginCLI(ctx, c, "claude-code", true, Env{Stdout: &stdout, Stderr: io.Discard, Stdin: stdinR})
+	}()
+	var authURL string
+	for authURL == "" {
+		authURL = regexp.MustCompile(`http://127\.0\.0\.1:\d+/claude/oauth/authorize\S+`).FindString(stdout.String())
+		if authURL == "" {
+			select {
+			case code := <-done:
+				t.Fatalf("login ended early with %d: %s", code, stdout.String())
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+	}
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noRedirect.Get(authURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	fmt.Fprintf(stdinW, "\nnot-the-state#wrong\n%s\n", resp.Header.Get("Location"))
+	if code := <-done; code != 0 {
+		t.Fatalf("pasted login: %d %s", code, stdout.String())
+	}
+	if !strings.Contains(stdout.String(), "paste the address") || !strings.Contains(stdout.String(), "Logged in to Claude Code as "+oauthfake.Email) {
+		t.Fatalf("output:\n%s", stdout.String())
 	}
 }

@@ -78,7 +78,8 @@ type Login struct {
 
 // StartLogin starts a login and returns at once with what to show the user. The login then runs in
 // the background under the Core's lifetime (ctx bounds only the start); when it succeeds the account
-// is saved, refreshed from then on and routable, and a "login" event is emitted.
+// is saved, refreshed from then on and routable, and a "login" event is emitted. A login of the same
+// provider still waiting is cancelled first: the new one replaces it.
 func (c *Core) StartLogin(ctx context.Context, providerID string, o LoginOptions) (*Login, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -87,6 +88,7 @@ func (c *Core) StartLogin(ctx context.Context, providerID string, o LoginOptions
 	if !ok {
 		return nil, fmt.Errorf("unknown provider %q: choose one of %v", providerID, c.providers.IDs())
 	}
+	c.cancelWaiting(providerID)
 	start, cancel := context.WithCancel(c.lifeCtx)
 	stop := context.AfterFunc(ctx, cancel) // the caller giving up before the start ends it
 	sess, err := c.providers.Login(start, providerID, oauth.LoginOptions{
@@ -234,6 +236,26 @@ func (c *Core) addLogin(l *Login) bool {
 	}
 	c.logins[l.ID] = l
 	return true
+}
+
+// cancelWaiting cancels the logins of providerID still waiting, so that a new login replaces them (a
+// browser login's fixed callback port would otherwise still be taken), and waits briefly for them to end.
+func (c *Core) cancelWaiting(providerID string) {
+	c.loginMu.Lock()
+	var prev []*Login
+	for _, l := range c.logins {
+		if l.Provider == providerID && l.State() == LoginWaiting {
+			prev = append(prev, l)
+		}
+	}
+	c.loginMu.Unlock()
+	for _, l := range prev {
+		l.Cancel()
+		select {
+		case <-l.done:
+		case <-time.After(5 * time.Second):
+		}
+	}
 }
 
 // LoginByID returns a login started by StartLogin (until a while after it finished).

@@ -215,12 +215,22 @@ func TestBrowserLoginByPastedRedirectAndCancel(t *testing.T) {
 		t.Fatalf("pasted login: %+v %v", info, err)
 	}
 
-	// Cancel ends a waiting login.
+	// Cancel ends a waiting login; a new login of the same provider replaces a waiting one.
 	l2, err := c.StartLogin(ctx, "claude-code", LoginOptions{NoBrowser: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	l2.Cancel()
+	l3, err := c.StartLogin(ctx, "claude-code", LoginOptions{NoBrowser: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l2.State() != LoginCanceled || l3.State() != LoginWaiting {
+		t.Fatalf("replaced login %s, new login %s", l2.State(), l3.State())
+	}
+	l3.Cancel()
+	if _, err := l3.Wait(ctx); err == nil || l3.State() != LoginCanceled {
+		t.Fatalf("cancelled login: %v state %s", err, l3.State())
+	}
 	if _, err := l2.Wait(ctx); err == nil || l2.State() != LoginCanceled {
 		t.Fatalf("cancelled login: %v state %s", err, l2.State())
 	}
