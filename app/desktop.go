@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/url"
@@ -50,6 +51,8 @@ type DesktopOptions struct {
 
 // desktopCore is the part of *Core the desktop view-model reads; tests can stand in for it.
 type desktopCore interface {
+	Start(ctx context.Context) error
+	Running() bool
 	Close(ctx context.Context) error
 	Pause() error
 	Resume() error
@@ -273,7 +276,7 @@ func (n *displayNames) accountName(id string) string {
 
 // Status reports the status line.
 func (d *Desktop) Status() ui.StatusView {
-	s := ui.StatusView{Running: true, Paused: d.core.Paused(), BaseURL: d.core.BaseURL()}
+	s := ui.StatusView{Running: d.core.Running(), Paused: d.core.Paused(), BaseURL: d.core.BaseURL()}
 	s.Port = portOf(s.BaseURL)
 	s.MaskedKey = maskKey(d.core.ClientKey())
 	today := d.spend.today()
@@ -431,13 +434,20 @@ func (d *Desktop) startAtLogin() bool {
 	return d.autoOn
 }
 
-// ApplySettings applies the settings live: the core restarts its listener on a port change; start at
-// login is registered or removed.
+// ApplySettings applies the settings live: the core moves its listener on a port change (and, when the
+// proxy could not start because its port was busy, starts on the new one); start at login is registered
+// or removed.
 func (d *Desktop) ApplySettings(v ui.SettingsView) error {
 	err := d.core.ApplySettings(Settings{Port: v.Port, Strategy: v.Strategy, HealthAware: v.HealthAware,
 		KeystoreBackend: v.KeystoreBackend})
 	if err != nil {
 		return err
+	}
+	if !d.core.Running() {
+		if err := d.core.Start(context.Background()); err != nil {
+			d.SetLastError(fmt.Sprintf("Port %d is in use: choose another port in Settings", v.Port))
+			return fmt.Errorf("the proxy could not start on port %d: %w", v.Port, err)
+		}
 	}
 	if v.StartAtLogin != d.startAtLogin() {
 		if v.StartAtLogin {

@@ -31,6 +31,8 @@ type fakeCore struct {
 
 	mu        sync.Mutex // guards the fields below
 	paused    bool
+	stopped   bool // not listening: Start fails while busyPort is the configured port
+	busyPort  int
 	accounts  []AccountInfo
 	providers []LoginProvider
 	settings  Settings
@@ -47,6 +49,16 @@ func (f *fakeCore) Close(context.Context) error {
 	f.closed++
 	return nil
 }
+func (f *fakeCore) Start(context.Context) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.settings.Port == f.busyPort {
+		return errors.New("address already in use")
+	}
+	f.stopped = false
+	return nil
+}
+func (f *fakeCore) Running() bool       { f.mu.Lock(); defer f.mu.Unlock(); return !f.stopped }
 func (f *fakeCore) Pause() error        { f.mu.Lock(); f.paused = true; f.mu.Unlock(); return nil }
 func (f *fakeCore) Resume() error       { f.mu.Lock(); f.paused = false; f.mu.Unlock(); return nil }
 func (f *fakeCore) Paused() bool        { f.mu.Lock(); defer f.mu.Unlock(); return f.paused }
@@ -385,6 +397,26 @@ func TestLoginResult(t *testing.T) {
 				t.Fatalf("loginResult = %q, %q; want %q, %q", state, msg, tt.state, tt.msg)
 			}
 		})
+	}
+}
+
+func TestDesktopBusyPortThenAnotherPort(t *testing.T) {
+	fx := newDesktopFixture(t, "", nil)
+	fx.core.stopped, fx.core.busyPort = true, 8317
+	fx.d.SetLastError("Port 8317 is in use: choose another port in Settings")
+	if s := fx.d.Status(); s.Running || s.LastError == "" {
+		t.Fatalf("Status with a busy port = %+v", s)
+	}
+	v := fx.d.Settings()
+	if err := fx.d.ApplySettings(v); err == nil {
+		t.Fatal("starting on the busy port succeeded")
+	}
+	v.Port = 8400
+	if err := fx.d.ApplySettings(v); err != nil {
+		t.Fatal(err)
+	}
+	if s := fx.d.Status(); !s.Running || s.LastError != "" {
+		t.Fatalf("Status after moving to a free port = %+v", s)
 	}
 }
 
