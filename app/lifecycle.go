@@ -209,7 +209,8 @@ func (c *Core) teardown(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// Pause stops listening (requests in flight finish); accounts, keys and data stay. Resume listens again.
+// Pause stops listening (requests in flight get up to 10 s to finish, so call it off the UI goroutine);
+// accounts, keys and data stay. Resume listens again.
 func (c *Core) Pause() error {
 	c.lifeMu.Lock()
 	defer c.lifeMu.Unlock()
