@@ -26,6 +26,11 @@ import (
 // vendorKiro marks the Kiro fake; it registers its own routes after start.
 const vendorKiro vendor = 100
 
+// KiroInputTooLong as the ErrorMessage of a 400 reply makes the Kiro fake answer as Kiro does for an
+// oversized conversation: {"message":"Input is too long.","reason":"CONTENT_LENGTH_EXCEEDS_THRESHOLD"}
+// (reported in kiro.rs issue #67 and kiro-gateway issue #10).
+const KiroInputTooLong = "Input is too long."
+
 // KiroText is the default assistant text of the Kiro fake.
 const KiroText = "Hello from Kiro fake." + filler
 
@@ -104,7 +109,11 @@ func writeKiroError(w http.ResponseWriter, status int, exception, msg string, re
 	}
 	w.Header().Set("X-Amzn-Errortype", exception+":http://internal.amazon.com/coral/com.amazon.aws.codewhisperer/")
 	w.Header().Set("X-Amzn-Requestid", "fake-request-id")
-	writeJSON(w, status, encode(obj{{"message", msg}, {"reason", nil}}))
+	var reason any
+	if msg == KiroInputTooLong {
+		reason = "CONTENT_LENGTH_EXCEEDS_THRESHOLD"
+	}
+	writeJSON(w, status, encode(obj{{"message", msg}, {"reason", reason}}))
 }
 
 // kiroRequest is the part of the body the fake checks.

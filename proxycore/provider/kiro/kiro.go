@@ -176,10 +176,16 @@ func (e *executor) upstreamError(resp *http.Response) *http.Response {
 	if msg == "" {
 		msg = http.StatusText(resp.StatusCode)
 	}
+	msg = "Kiro: " + msg
 	if aws.Reason != nil && *aws.Reason != "" {
 		msg += " (" + *aws.Reason + ")"
+		if *aws.Reason == "CONTENT_LENGTH_EXCEEDS_THRESHOLD" {
+			// Anthropic words an oversized request "prompt is too long"; clients such as Claude Code
+			// look for that phrase to offer compaction.
+			msg = "prompt is too long (" + msg + ")"
+		}
 	}
-	le := &llm.Error{Status: resp.StatusCode, Code: name, Message: "Kiro: " + msg}
+	le := &llm.Error{Status: resp.StatusCode, Code: name, Message: msg}
 	e.Call.Logger.Debug("kiro upstream error", "credential", e.Call.ID, "status", resp.StatusCode, "exception", name)
 	out := errorResponse(e.codec, le)
 	for _, k := range []string{"Retry-After", "X-Amzn-Requestid"} {

@@ -389,6 +389,15 @@ func TestUpstreamErrorsKeepStatus(t *testing.T) {
 		{400, "invalid_request_error", ""},
 		{500, "api_error", ""},
 	}
+	up.Enqueue(proxytest.Reply{Status: 400, ErrorMessage: proxytest.KiroInputTooLong})
+	resp, err := e.Do(context.Background(), call(false, simpleBody))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 400 || !strings.Contains(string(b), `"message":"prompt is too long (Kiro: Input is too long. (CONTENT_LENGTH_EXCEEDS_THRESHOLD))"`) {
+		t.Errorf("too long: status %d body %s", resp.StatusCode, b)
+	}
 	for _, tc := range tests {
 		rep := proxytest.Reply{Status: tc.status}
 		if tc.retry != "" {
