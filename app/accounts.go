@@ -281,7 +281,7 @@ func (c *Core) SetAccountDisabled(id string, disabled bool) error {
 		return err
 	}
 	if !disabled {
-		c.srv.Router().ClearError(id) // enabling gives a failed account another chance
+		c.resetHealth(id) // enabling gives a failed account another chance
 	}
 	c.accMu.Lock()
 	c.putAccountLocked(c.buildAccount(meta))
@@ -342,12 +342,18 @@ func (c *Core) saveAccount(ctx context.Context, providerID, label string, tok oa
 		meta = stored
 	}
 	c.refresher.Track(id)
-	c.srv.Router().ClearError(id)
+	c.resetHealth(id) // a fresh login ends the old credential's errors and cooldowns
 	c.accMu.Lock()
 	c.putAccountLocked(c.buildAccount(meta))
 	c.accMu.Unlock()
 	c.accountsChanged("Account added", c.providerName(providerID)+" "+label)
 	return c.account(id)
+}
+
+// resetHealth clears an account's error, cooldowns and failure history in the router.
+func (c *Core) resetHealth(id string) {
+	c.srv.Router().ClearError(id)
+	c.srv.Router().Reset(id)
 }
 
 // onRefreshFailure marks an account whose refresh keeps failing as ERROR with the re-login sentence.
