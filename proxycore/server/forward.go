@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/cliproxy/cliproxy/proxycore/limit"
@@ -261,10 +262,12 @@ func (x *exchange) attempt(exec provider.Executor, entry route.Entry, fallback b
 		body, _ := readLimited(resp.Body, 1<<20)
 		resp.Body.Close()
 		now := x.s.clock.Now()
-		until, _ := route.CooldownFromResponse(resp.StatusCode, resp.Header, body, now)
+		hint, hinted := route.ParseHint(resp.StatusCode, resp.Header, body, now)
 		upErr := x.s.codecs.Codec(exec.Format()).DecodeError(resp.StatusCode, resp.Header, body)
-		out := route.Outcome{Status: resp.StatusCode, Latency: now.Sub(start), CooldownUntil: until, Message: upErr.Message,
-			AuthFailed: resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden}
+		out := route.Outcome{Status: resp.StatusCode, Latency: now.Sub(start), CooldownUntil: hint.Until,
+			CooldownExplicit: hint.Explicit, CredentialWide: accountWideHint(hint.Source), Message: upErr.Message,
+			// A 403 that names a reset time is a quota answer, not a refused credential.
+			AuthFailed: resp.StatusCode == http.StatusUnauthorized || (resp.StatusCode == http.StatusForbidden && !hinted)}
 		x.s.router.End(a, out)
 		x.rec.Status = resp.StatusCode
 		x.rec.ErrorClass = errorClass(resp.StatusCode)
@@ -306,6 +309,12 @@ func (x *exchange) attempt(exec provider.Executor, entry route.Entry, fallback b
 		return attemptResult{kind: attemptFatal, err: e}
 	}
 	return attemptResult{kind: attemptDone}
+}
+
+// accountWideHint reports whether a cooldown hint describes the whole account rather than one model:
+// subscription usage limits (Anthropic's unified window, Codex usage_limit_reached) are per account.
+func accountWideHint(source string) bool {
+	return strings.HasPrefix(source, "anthropic-ratelimit-unified") || strings.HasPrefix(source, "error.resets")
 }
 
 var errUpstreamBroken = errors.New("upstream response was cut or malformed")

@@ -2,8 +2,13 @@ package server
 
 import (
 	"encoding/json"
+	"net/http"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/cliproxy/cliproxy/proxycore/clock"
 
 	"github.com/cliproxy/cliproxy/proxycore/proxytest"
 )
@@ -71,5 +76,41 @@ func TestManagementKeyGuessingIsThrottled(t *testing.T) {
 	r := p.do(t, "GET", "/v0/management/health", "", "X-Management-Key", mgmtSecretForTests)
 	if r.StatusCode != 429 || r.Header.Get("Retry-After") == "" {
 		t.Errorf("after five wrong keys even the right one waits: %d", r.StatusCode)
+	}
+}
+
+// TestAccountQuotaResetIsHonoured: a subscription-style 429 naming the reset of the account's usage
+// window hours ahead parks the whole credential until then, beyond the 30-minute cap on plain retry
+// delays, and the next request hears the real wait.
+func TestAccountQuotaResetIsHonoured(t *testing.T) {
+	clk := clock.NewFake(gatewayStart)
+	up := proxytest.NewAnthropic(t, proxytest.WithClock(clk))
+	reset := gatewayStart.Add(5 * time.Hour)
+	up.Enqueue(proxytest.Reply{Status: 429, Headers: http.Header{
+		"Anthropic-Ratelimit-Unified-Status": {"rejected"},
+		"Anthropic-Ratelimit-Unified-Reset":  {strconv.FormatInt(reset.Unix(), 10)},
+	}})
+	p := startProxy(t, anthropicConfig(up)+"[retry-policy]\nmax-retries = 0\n[remote-management]\nsecret-key = \""+mgmtSecretForTests+"\"\n",
+		func(o *Options) { o.Clock = clk })
+	msg := `{"model":"claude-sonnet-4-5","max_tokens":64,"messages":[{"role":"user","content":"hi"}]}`
+	first := p.do(t, "POST", "/v1/messages", msg, "Anthropic-Version", "2023-06-01")
+	if b := readAll(t, first); first.StatusCode != 429 {
+		t.Fatalf("first: %d %s", first.StatusCode, b)
+	}
+	second := p.do(t, "POST", "/v1/messages", msg, "Anthropic-Version", "2023-06-01")
+	body := readAll(t, second)
+	if second.StatusCode != 429 || second.Header.Get("Retry-After") != "18000" || !strings.Contains(body, "claude-sonnet-4-5") {
+		t.Fatalf("while cooling down: %d Retry-After=%q %s", second.StatusCode, second.Header.Get("Retry-After"), body)
+	}
+	if up.Hits() != 1 {
+		t.Errorf("the cooling credential was called again: %d hits", up.Hits())
+	}
+	h := readAll(t, p.do(t, "GET", "/v0/management/health", "", "X-Management-Key", mgmtSecretForTests))
+	if !strings.Contains(h, `"state": "COOLDOWN"`) || !strings.Contains(h, reset.Format(time.RFC3339)) {
+		t.Errorf("health does not show the credential cooling down until %s: %s", reset.Format(time.RFC3339), h)
+	}
+	clk.Advance(5*time.Hour + time.Second)
+	if r := p.do(t, "POST", "/v1/messages", msg, "Anthropic-Version", "2023-06-01"); r.StatusCode != 200 {
+		t.Errorf("after the reset: %d %s", r.StatusCode, readAll(t, r))
 	}
 }
