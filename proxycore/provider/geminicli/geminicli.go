@@ -20,6 +20,7 @@ import (
 	"net/http"
 	"runtime"
 	"strconv"
+	"strings"
 
 	"github.com/cliproxy/cliproxy/proxycore/llm"
 	"github.com/cliproxy/cliproxy/proxycore/oauth"
@@ -104,18 +105,19 @@ func (e *executor) Do(ctx context.Context, c *provider.Call) (*http.Response, er
 		return geminiError(http.StatusBadRequest, "INVALID_ARGUMENT", "Invalid JSON payload received: the request body is not a JSON object."), nil
 	}
 	stream := c.Op == provider.OpStreamGenerate
+	model := strings.TrimPrefix(c.Model, "models/")
 	url := e.BaseURL + "/v1internal" + method
-	ua := []string{"GeminiCLI/" + e.version + "/" + c.Model + e.ua}
+	ua := []string{"GeminiCLI/" + e.version + "/" + model + e.ua}
 	resp, err := e.Call.Do(ctx, func(ctx context.Context, tok oauth.Token) (*http.Request, error) {
 		var body []byte
 		if c.Op == provider.OpGeminiCountTokens {
-			body = countEnvelope(c.Model, c.Body)
+			body = countEnvelope(model, c.Body)
 		} else {
 			project := e.project
 			if project == "" {
 				project = tok.Extra[oauth.ExtraProjectID]
 			}
-			body = generateEnvelope(c.Model, project, acct.NewUUID(), c.Body)
+			body = generateEnvelope(model, project, acct.NewUUID(), c.Body)
 		}
 		req, err := acct.NewRequest(ctx, url, body, stream, tok.AccessToken)
 		if err != nil {
@@ -142,8 +144,10 @@ func (e *executor) Do(ctx context.Context, c *provider.Call) (*http.Response, er
 	return unwrapBody(ctx, resp)
 }
 
-// Header values gemini-cli's requests carry (google-auth-library's x-goog-api-client; the Code Assist
-// client metadata of code_assist/setup.ts: ideType, platform, pluginType GEMINI); never modified.
+// Header values sent with every call; never modified. X-Goog-Api-Client is the runtime tag Google's Node
+// client libraries add ("gl-node/<version>"); Client-Metadata carries, as public Code Assist proxies
+// send it, the client metadata gemini-cli puts in its loadCodeAssist bodies (code_assist/setup.ts:
+// ideType, platform, pluginType GEMINI). Neither header was verified against gemini-cli's own traffic.
 var (
 	apiClient      = []string{"gl-node/" + nodeVersion}
 	clientMetadata = []string{"ideType=IDE_UNSPECIFIED,platform=PLATFORM_UNSPECIFIED,pluginType=GEMINI"}
