@@ -112,16 +112,6 @@ func (c *Core) StartLogin(ctx context.Context, providerID string, o LoginOptions
 		VerificationURIComplete: sess.VerificationURIComplete, UserCode: sess.UserCode, ExpiresAt: sess.ExpiresAt,
 		Device: p.Flow != oauth.FlowAuthCode, sess: sess, done: make(chan struct{}), state: LoginWaiting,
 	}
-	if !c.addLogin(l) {
-		sess.Cancel()
-		cancel()
-		return nil, errors.New("the proxy core is closed")
-	}
-	go func() {
-		defer c.wg.Done()
-		defer cancel()
-		c.finishLogin(l)
-	}()
 	if !o.NoBrowser {
 		open := o.OpenURL
 		if open == nil {
@@ -138,6 +128,16 @@ func (c *Core) StartLogin(ctx context.Context, providerID string, o LoginOptions
 			}
 		}
 	}
+	if !c.addLogin(l) {
+		sess.Cancel()
+		cancel()
+		return nil, errors.New("the proxy core is closed")
+	}
+	go func() {
+		defer c.wg.Done()
+		defer cancel()
+		c.finishLogin(l)
+	}()
 	return l, nil
 }
 
