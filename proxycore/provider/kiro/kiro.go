@@ -68,9 +68,10 @@ func New(o provider.AccountOptions) (provider.Executor, error) {
 		url:        b.BaseURL + "/generateAssistantResponse",
 		profileArn: acct.Setting(o.Settings, "profile-arn", ""),
 		// The Kiro IDE calls through the AWS SDK for JavaScript; these are the agent strings public
-		// proxies copy from it (AIClient-2-API claude-kiro.js).
-		userAgent: []string{"aws-sdk-js/1.0.7 ua/2.1 os/" + osName() + " lang/js md/nodejs#22.21.1 api/codewhispererstreaming#1.0.7 m/E " + ide},
-		amzAgent:  []string{"aws-sdk-js/1.0.7 " + ide},
+		// proxies copy from it (AIClient-2-API claude-kiro.js; the SDK and Node versions are theirs,
+		// not verified against a current Kiro build).
+		userAgent: []string{"aws-sdk-js/1.0.0 ua/2.1 os/" + osName() + " lang/js md/nodejs#22.21.1 api/codewhispererruntime#1.0.0 m/E " + ide},
+		amzAgent:  []string{"aws-sdk-js/1.0.0 " + ide},
 		codec:     translate.New().Codec(llm.FormatClaude),
 	}, nil
 }
