@@ -20,14 +20,9 @@ func (s *Server) routableModels(rt *runtime) []modelInfo {
 		if err != nil || len(cands) == 0 {
 			continue
 		}
-		usable := false
-		for _, c := range cands {
-			if s.router.Available(c.CredentialID) {
-				usable = true
-				break
-			}
-		}
-		if usable {
+		// EarliestRecovery sees cooldowns of single models on a credential too (a 429 usually cools down
+		// only the model it was for), not just credential-wide ones; it answers "now" when one is usable.
+		if t, ok := s.router.EarliestRecovery(cands); ok && !t.After(s.clock.Now()) {
 			out = append(out, modelInfo{id: name, owner: cands[0].Provider})
 		}
 	}

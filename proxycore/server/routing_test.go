@@ -595,3 +595,40 @@ func TestStrategiesThroughServer(t *testing.T) {
 		})
 	}
 }
+
+// TestModelListingSkipsCoolingModels: /v1/models lists only what is routable now, so a model whose every
+// credential cools down after 429s (a per-model cooldown) drops out until one recovers.
+func TestModelListingSkipsCoolingModels(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC))
+	oa := newPool(t, "openai", 2, proxytest.WithClock(clk))
+	an := newPool(t, "anthropic", 1, proxytest.WithClock(clk))
+	p := startProxy(t, oa.config()+an.config()+fastRetries, func(o *Options) { o.Clock = clk })
+	listed := func() map[string]bool {
+		var list struct{ Data []struct{ ID string } }
+		if err := json.Unmarshal([]byte(readAll(t, p.do(t, "GET", "/v1/models", ""))), &list); err != nil {
+			t.Fatal(err)
+		}
+		ids := map[string]bool{}
+		for _, d := range list.Data {
+			ids[d.ID] = true
+		}
+		return ids
+	}
+	if ids := listed(); !ids["gpt-4o"] || !ids["claude-sonnet-4-5"] {
+		t.Fatalf("listing before any failure: %v", ids)
+	}
+	for _, u := range oa.ups {
+		u.Enqueue(proxytest.Reply{Status: 429, RetryAfter: 40 * time.Second})
+	}
+	rq := rawRequest("chat", "gpt-4o", false)
+	if resp := p.do(t, "POST", rq.path, rq.body); readAll(t, resp) == "" || resp.StatusCode != 429 {
+		t.Fatalf("status %d, want 429 from both credentials", resp.StatusCode)
+	}
+	if ids := listed(); ids["gpt-4o"] || !ids["claude-sonnet-4-5"] {
+		t.Errorf("listing while every gpt-4o credential cools down: %v", ids)
+	}
+	clk.Advance(41 * time.Second)
+	if ids := listed(); !ids["gpt-4o"] {
+		t.Errorf("gpt-4o is not listed again after its cooldown: %v", ids)
+	}
+}
