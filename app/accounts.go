@@ -33,6 +33,7 @@ type AccountInfo struct {
 	Quota        provider.Quota
 	Models       []string
 	AddedAt      time.Time
+	LastUsedAt   time.Time // zero until the account served a request
 }
 
 // account is one loaded account: its metadata and, when its provider is built in, its executor.
@@ -240,6 +241,12 @@ func (c *Core) accountInfo(a *account, health, msgs map[string]string) AccountIn
 		ID: a.meta.ID, Provider: a.meta.Provider, ProviderName: c.providerName(a.meta.Provider),
 		Label: a.meta.Label, Disabled: a.meta.Disabled, AddedAt: a.meta.CreatedAt, State: health[a.meta.ID],
 		Models: append([]string(nil), provider.DefaultModelsFor(a.meta.Provider)...),
+	}
+	if a.meta.LastUsedAt != nil {
+		info.LastUsedAt = *a.meta.LastUsedAt
+	}
+	if t := c.used.lastUsed(a.meta.ID); t.After(info.LastUsedAt) {
+		info.LastUsedAt = t
 	}
 	switch {
 	case a.buildErr != nil:

@@ -88,6 +88,7 @@ type Core struct {
 	bus        *eventBus
 	budget     budgetWatch
 	health     healthWatch
+	used       usageWatch
 
 	// lifeCtx lives from OpenCore to Close: logins and background loops run under it.
 	lifeCtx    context.Context

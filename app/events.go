@@ -104,6 +104,9 @@ type recorder struct{ c *Core }
 func (r recorder) Record(rec *server.Record) {
 	c := r.c
 	c.emit(Event{Kind: "request", Time: rec.Time, Request: rec})
+	if rec.CredentialID != "" {
+		c.used.touch(rec.CredentialID, rec.Time)
+	}
 	if rec.Fallback != "" {
 		c.emit(Event{Kind: "fallback", Title: "Fallback model answered",
 			Body: fmt.Sprintf("%s failed on every account; %s answered instead.", rec.Model, rec.Fallback)})
@@ -164,6 +167,41 @@ func (w *budgetWatch) check(c *Core, st spend.KeyStatus) {
 		body += " It resets at " + st.ResetAt.UTC().Format(time.RFC3339) + "."
 	}
 	c.emit(Event{Kind: "budget", Title: title, Body: body, Key: st.ID})
+}
+
+// usageWatch remembers when each credential last served a request; the minute sampler writes the
+// accounts' times to the store in one go instead of one write per request.
+type usageWatch struct {
+	mu      sync.Mutex // guards last and pending
+	last    map[string]time.Time
+	pending map[string]time.Time
+}
+
+func (u *usageWatch) touch(id string, at time.Time) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.last == nil {
+		u.last, u.pending = map[string]time.Time{}, map[string]time.Time{}
+	}
+	if at.After(u.last[id]) {
+		u.last[id], u.pending[id] = at, at
+	}
+}
+
+// lastUsed returns when id last served a request in this process (zero when it did not).
+func (u *usageWatch) lastUsed(id string) time.Time {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.last[id]
+}
+
+// drain returns and forgets the times not yet written.
+func (u *usageWatch) drain() map[string]time.Time {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	out := u.pending
+	u.pending = map[string]time.Time{}
+	return out
 }
 
 // healthWatch remembers each credential's last seen state to turn changes into events.

@@ -114,6 +114,7 @@ func (c *Core) maintain(ctx context.Context) {
 			return
 		case <-sample.C:
 			c.sampleHealth(ctx)
+			c.saveLastUsed(ctx)
 		case <-check.C:
 			c.checkHealth()
 		case <-resync.C:
@@ -157,6 +158,21 @@ func (c *Core) sampleHealth(ctx context.Context) {
 	}
 }
 
+// saveLastUsed writes when each account last served a request.
+func (c *Core) saveLastUsed(ctx context.Context) {
+	for id, at := range c.used.drain() {
+		c.accMu.RLock()
+		_, isAccount := c.accounts[id]
+		c.accMu.RUnlock()
+		if !isAccount {
+			continue // an API-key entry of the config, not an account
+		}
+		if err := c.st.TouchAccount(ctx, id, at); err != nil && !errors.Is(err, store.ErrNotFound) {
+			c.log.Warn("saving when an account was last used failed", "account", id, "err", err)
+		}
+	}
+}
+
 // Close shuts the proxy down gracefully (requests in flight may finish until ctx ends), stops the
 // background loops and logins, flushes the spend writer and virtual-key spend, and closes the store.
 // It is idempotent: later calls return the first result.
@@ -185,6 +201,9 @@ func (c *Core) teardown(ctx context.Context) error {
 	c.lifeCancel()
 	c.loginMu.Unlock()
 	c.wg.Wait()
+	if c.st != nil {
+		c.saveLastUsed(ctx)
+	}
 	if c.writer != nil {
 		if err := c.writer.Close(ctx); err != nil {
 			errs = append(errs, err)

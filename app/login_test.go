@@ -108,6 +108,16 @@ func TestBrowserLoginMakesAccountRoutable(t *testing.T) {
 	if len(reqs) != 1 || reqs[0].Header.Get("Authorization") != "Bearer "+cred.Token.AccessToken {
 		t.Fatalf("upstream saw %d requests; auth %q", len(reqs), reqs[0].Header.Get("Authorization"))
 	}
+	if ev := waitEvent(t, events, "request"); ev.Request.CredentialID != info.ID {
+		t.Fatalf("request event %+v", ev.Request)
+	}
+	if got, _ := c.account(info.ID); got.LastUsedAt.IsZero() {
+		t.Fatal("LastUsedAt not set after a request")
+	}
+	c.saveLastUsed(context.Background())
+	if meta, err := c.Store().GetAccount(context.Background(), info.ID); err != nil || meta.LastUsedAt == nil {
+		t.Fatalf("stored last use: %+v %v", meta, err)
+	}
 
 	// Disabled: no longer routed. Enabled again: routed. Removed: gone with its credential.
 	if err := c.SetAccountDisabled(info.ID, true); err != nil {

@@ -318,6 +318,7 @@ type accountJSON struct {
 	Models       []string       `json:"models"`
 	Quota        provider.Quota `json:"quota"`
 	AddedAt      time.Time      `json:"added_at"`
+	LastUsedAt   *time.Time     `json:"last_used_at,omitempty"`
 }
 
 func toAccountJSON(a AccountInfo) accountJSON {
@@ -325,8 +326,13 @@ func toAccountJSON(a AccountInfo) accountJSON {
 	if m == nil {
 		m = []string{}
 	}
-	return accountJSON{ID: a.ID, Provider: a.Provider, ProviderName: a.ProviderName, Label: a.Label,
+	out := accountJSON{ID: a.ID, Provider: a.Provider, ProviderName: a.ProviderName, Label: a.Label,
 		Disabled: a.Disabled, State: a.State, Error: a.Error, Models: m, Quota: a.Quota, AddedAt: a.AddedAt}
+	if !a.LastUsedAt.IsZero() {
+		t := a.LastUsedAt
+		out.LastUsedAt = &t
+	}
+	return out
 }
 
 func (c *Core) mgmtAccounts(w http.ResponseWriter, r *http.Request) {
