@@ -91,7 +91,8 @@ func runGUI(args []string, env app.Env) int {
 	}
 
 	tab := env.Getenv(tabEnv)
-	u, err := ui.New(a, d, ui.Options{Logger: log, ShowWindow: *demo || tab != "" || startErr != nil})
+	show := *demo || tab != "" || startErr != nil || !trayHostPresent()
+	u, err := ui.New(a, d, ui.Options{Logger: log, ShowWindow: show})
 	if err != nil {
 		d.Quit()
 		fmt.Fprintln(env.Stderr, "cliproxy:", err)
