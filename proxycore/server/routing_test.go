@@ -261,6 +261,9 @@ func TestCooldownFromUpstreamHints(t *testing.T) {
 		{"anthropic-ratelimit reset", "anthropic", proxytest.Reply{Status: 429}, time.Second},
 		{"gemini RetryInfo", "gemini", proxytest.Reply{Status: 429, RetryAfter: 20 * time.Second}, 20 * time.Second},
 		{"5xx retry-after", "openai", proxytest.Reply{Status: 503, Headers: http.Header{"Retry-After": {"12"}}}, 12 * time.Second},
+		{"plain delay capped", "gemini", proxytest.Reply{Status: 429, RetryAfter: 2 * time.Hour}, 30 * time.Minute},
+		{"named reset beyond the cap", "anthropic", proxytest.Reply{Status: 429, RetryAfter: 2 * time.Hour}, 2 * time.Hour},
+		{"hintless 429", "gemini", proxytest.Reply{Status: 429}, 30 * time.Second},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -630,5 +633,68 @@ func TestModelListingSkipsCoolingModels(t *testing.T) {
 	clk.Advance(41 * time.Second)
 	if ids := listed(); !ids["gpt-4o"] {
 		t.Errorf("gpt-4o is not listed again after its cooldown: %v", ids)
+	}
+}
+
+// TestAuthFailureMovesOnAndMarksCredential: a 401 from one credential is not the client's fault; the next
+// credential answers and the health view tells the user what to do about the first.
+func TestAuthFailureMovesOnAndMarksCredential(t *testing.T) {
+	pl := newPool(t, "anthropic", 2)
+	p := startProxy(t, pl.config()+fastRetries)
+	pl.ups[0].Enqueue(proxytest.Reply{Status: 401})
+	rq := rawRequest("chat", pl.model, false)
+	resp := p.do(t, "POST", rq.path, rq.body)
+	if body := readAll(t, resp); resp.StatusCode != 200 {
+		t.Fatalf("status %d: %s", resp.StatusCode, body)
+	}
+	resp = p.do(t, "GET", "/v0/management/health", "", "X-Management-Key", mgmtKeyForTests)
+	body := readAll(t, resp)
+	var h struct {
+		Credentials []struct {
+			CredentialID string `json:"credential_id"`
+			State        string `json:"state"`
+			Message      string `json:"message"`
+		} `json:"credentials"`
+	}
+	if err := json.Unmarshal([]byte(body), &h); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range h.Credentials {
+		if c.CredentialID == pl.id(0) && (c.Message == "" || c.State != "ERROR") {
+			t.Errorf("the failed credential shows state %q message %q", c.State, c.Message)
+		}
+		if c.CredentialID == pl.id(1) && c.Message != "" {
+			t.Errorf("the working credential shows message %q", c.Message)
+		}
+	}
+	if strings.Contains(body, upstreamKey) {
+		t.Errorf("the health view shows the upstream key")
+	}
+	// Later requests go straight to the working credential.
+	readAll(t, p.do(t, "POST", rq.path, rq.body))
+	if got := pl.hits(); got[0] != 1 || got[1] != 2 {
+		t.Errorf("hits = %v, want [1 2]", got)
+	}
+}
+
+// TestFallbackWhileCoolingDown: a model whose credentials all cool down falls back at once, without
+// calling the cooling credentials.
+func TestFallbackWhileCoolingDown(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC))
+	from := newPool(t, "openai", 1, proxytest.WithClock(clk))
+	to := newPool(t, "gemini", 1, proxytest.WithClock(clk))
+	chain := "[[fallback-chains]]\nmodel = \"gpt-4o\"\nfallbacks = [\"gemini-2.5-flash\"]\n"
+	p := startProxy(t, from.config()+to.config()+fastRetries+chain, func(o *Options) { o.Clock = clk })
+	from.ups[0].Enqueue(proxytest.Reply{Status: 429, RetryAfter: time.Minute})
+	for i := 0; i < 2; i++ {
+		rq := rawRequest("claude", "gpt-4o", i == 1)
+		resp := p.do(t, "POST", rq.path, rq.body)
+		body := readAll(t, resp)
+		if resp.StatusCode != 200 || resp.Header.Get("X-CLIProxy-Fallback") != "gemini-2.5-flash" {
+			t.Fatalf("request %d: status %d, fallback %q: %s", i, resp.StatusCode, resp.Header.Get("X-CLIProxy-Fallback"), body)
+		}
+	}
+	if from.ups[0].Hits() != 1 || to.ups[0].Hits() != 2 {
+		t.Errorf("hits: cooling %d (want 1), fallback %d (want 2)", from.ups[0].Hits(), to.ups[0].Hits())
 	}
 }
