@@ -21,11 +21,11 @@ import (
 // own mutex; in-flight counts, cooldown deadlines, MarkError messages and round-robin counters are
 // atomics. Lock order: credState.mu before stats.mu; mu is never held while another lock is taken.
 type Router struct {
-	opts      Options             // immutable after NewRouter
-	rand      func() float64      // never nil
-	log       *slog.Logger        // never nil
-	selectors map[string]selector // strategy registry, immutable
-	tiers     []class             // eligibility masks tried in order by Pick
+	opts      Options                 // immutable after NewRouter
+	rand      func() float64          // never nil
+	log       *slog.Logger            // never nil
+	selectors map[string]selector     // strategy registry, immutable
+	tiers     atomic.Pointer[[]class] // eligibility masks tried in order by Pick (SetHealthRouting)
 	current   atomic.Pointer[namedSelector]
 
 	mu    sync.RWMutex // guards creds and rr
@@ -60,18 +60,26 @@ func NewRouter(opts Options) (*Router, error) {
 	if r.rand == nil {
 		r.rand = rand.Float64
 	}
-	switch {
-	case !o.HealthAware:
-		r.tiers = []class{allClasses}
-	case o.PreferHealthy:
-		r.tiers = []class{classHealthy, classDegraded, classRateError}
-	default:
-		r.tiers = []class{classHealthy | classDegraded, classRateError}
-	}
+	r.SetHealthRouting(o.HealthAware, o.PreferHealthy)
 	if err := r.SetStrategy(o.Strategy); err != nil {
 		return nil, err
 	}
 	return r, nil
+}
+
+// SetHealthRouting switches health-aware selection (skip COOLDOWN and ERROR) and prefer-healthy (HEALTHY
+// before DEGRADED) while the router runs; picks already under way keep the old setting.
+func (r *Router) SetHealthRouting(healthAware, preferHealthy bool) {
+	var tiers []class
+	switch {
+	case !healthAware:
+		tiers = []class{allClasses}
+	case preferHealthy:
+		tiers = []class{classHealthy, classDegraded, classRateError}
+	default:
+		tiers = []class{classHealthy | classDegraded, classRateError}
+	}
+	r.tiers.Store(&tiers)
 }
 
 // SetStrategy switches the selection strategy while the router runs; "" means fill-first.
@@ -104,7 +112,7 @@ func (r *Router) Pick(cands []Entry, tried func(credentialID string) bool) (Entr
 	}
 	sel := r.current.Load().sel
 	now := r.opts.Clock.Now().UnixNano()
-	if i := sel.choose(r, pickCtx{cands: cands, tried: tried, now: now, tiers: r.tiers}); i >= 0 {
+	if i := sel.choose(r, pickCtx{cands: cands, tried: tried, now: now, tiers: *r.tiers.Load()}); i >= 0 {
 		return cands[i], true
 	}
 	return Entry{}, false

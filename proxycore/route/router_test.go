@@ -223,6 +223,21 @@ func TestPreferHealthyAndFallbackToRateErrors(t *testing.T) {
 			t.Fatalf("picked %s, want cred-000 even while cooling", e.CredentialID)
 		}
 	})
+	t.Run("health awareness switched at run time", func(t *testing.T) {
+		r, cands := setup(t, nil)
+		do(r, cands[0], Outcome{Status: 429})
+		if e := mustPick(t, r, cands, nil); e.CredentialID == "cred-000" {
+			t.Fatal("health-aware router picked the cooling cred-000")
+		}
+		r.SetHealthRouting(false, false)
+		if e := mustPick(t, r, cands, nil); e.CredentialID != "cred-000" {
+			t.Fatalf("picked %s after turning health awareness off, want cred-000", e.CredentialID)
+		}
+		r.SetHealthRouting(true, true)
+		if e := mustPick(t, r, cands, nil); e.CredentialID == "cred-000" {
+			t.Fatal("picked the cooling cred-000 after turning health awareness back on")
+		}
+	})
 	t.Run("tracking disabled", func(t *testing.T) {
 		r, cands := setup(t, func(o *Options) { o.Health.Enable = false })
 		if s := credSnap(t, r, "cred-002"); s.State != Healthy {

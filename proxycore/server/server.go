@@ -153,12 +153,18 @@ func (s *Server) Reload(cfg *config.Config) error {
 	if err := s.router.SetStrategy(cfg.Routing.Strategy); err != nil {
 		return err
 	}
+	s.router.SetHealthRouting(cfg.Routing.HealthAware, cfg.Routing.PreferHealthy)
 	old := s.rt.Swap(rt)
 	if old != nil && (old.cfg.Host != cfg.Host || old.cfg.Port != cfg.Port) {
-		return fmt.Errorf("host/port changed to %s: restart the proxy to listen there", net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)))
+		return fmt.Errorf("host/port changed to %s: %w", net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)), ErrListenerChanged)
 	}
 	return nil
 }
+
+// ErrListenerChanged is returned (wrapped) by Reload when host or port changed: everything else is
+// applied, and the listener moves only when the caller binds the new address (Listen + Serve again, or a
+// restart of `cliproxy serve`).
+var ErrListenerChanged = errors.New("restart the listener to serve on the new address")
 
 // RefreshAccounts rebuilds the routing tables after accounts were added, removed or disabled.
 func (s *Server) RefreshAccounts() error {
