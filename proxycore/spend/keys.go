@@ -303,3 +303,40 @@ func hashKey(s string) [sha256.Size]byte {
 	}
 	return sha256.Sum256([]byte(s))
 }
+
+// Reload picks up keys created or revoked by another process sharing the store (the `cliproxy keys`
+// command while the app runs). Keys this process knows keep their budget state; a key revoked
+// elsewhere is refused from now on. It returns how many keys were added or revoked.
+func (k *Keys) Reload(ctx context.Context) (int, error) {
+	rows, err := k.st.ListKeys(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("reloading virtual keys: %w", err)
+	}
+	now := k.clock.Now()
+	changed := 0
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for _, r := range rows {
+		e, ok := k.byID[r.ID]
+		if !ok {
+			ne, err := entryFromRow(r)
+			if err != nil {
+				k.logger.Warn("virtual key skipped on reload", "id", r.ID, "err", err)
+				continue
+			}
+			ne.roll(ne.key.BudgetPeriod, now)
+			k.byHash[ne.hash] = ne
+			k.byID[r.ID] = ne
+			changed++
+			continue
+		}
+		if r.RevokedAt != nil && e.key.RevokedAt == nil {
+			revoked := *e.key
+			at := *r.RevokedAt
+			revoked.RevokedAt = &at
+			e.key = &revoked
+			changed++
+		}
+	}
+	return changed, nil
+}

@@ -454,3 +454,47 @@ func TestConcurrentAuthenticateCreateRevoke(t *testing.T) {
 		t.Fatalf("List has %d keys, want 21", n)
 	}
 }
+
+func TestReloadSeesKeysOfAnotherProcess(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.Open(filepath.Join(t.TempDir(), "keys.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	running, err := NewKeys(ctx, st, KeysOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer running.Close(ctx)
+	cli, err := NewKeys(ctx, st, KeysOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, key, err := cli.Create(ctx, KeyParams{Name: "from-cli"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := running.Authenticate(plain); !errors.Is(err, ErrUnknownKey) {
+		t.Fatalf("before reload: %v, want unknown", err)
+	}
+	if n, err := running.Reload(ctx); err != nil || n != 1 {
+		t.Fatalf("reload: %d %v", n, err)
+	}
+	if _, err := running.Authenticate(plain); err != nil {
+		t.Fatalf("after reload: %v", err)
+	}
+	if err := cli.Revoke(ctx, key.ID); err != nil {
+		t.Fatal(err)
+	}
+	cli.Close(ctx)
+	if n, err := running.Reload(ctx); err != nil || n != 1 {
+		t.Fatalf("second reload: %d %v", n, err)
+	}
+	if _, err := running.Authenticate(plain); !errors.Is(err, ErrRevoked) {
+		t.Fatalf("after revocation elsewhere: %v, want revoked", err)
+	}
+	if n, _ := running.Reload(ctx); n != 0 {
+		t.Errorf("a reload with nothing new reports %d changes", n)
+	}
+}
