@@ -85,15 +85,15 @@ func keysCommand(ctx context.Context, c *Core, sub string, pos []string, p spend
 	return 0
 }
 
-// noteRunningProxy warns that a proxy already running elsewhere keeps its loaded keys until restarted
-// (virtual keys are held in memory for speed).
+// noteRunningProxy tells that a proxy already running elsewhere sees the change at its next key sync
+// (virtual keys are held in memory for speed and reloaded every accountSyncEvery).
 func (c *Core) noteRunningProxy(env Env) {
 	conn, err := net.DialTimeout("tcp", c.Config().Addr(), time.Second)
 	if err != nil {
 		return
 	}
 	_ = conn.Close()
-	fmt.Fprintln(env.Stdout, "Note: a proxy is running on "+c.Config().Addr()+"; restart it (tray: Quit and start again) for key changes to take effect there.")
+	fmt.Fprintln(env.Stdout, "Note: the proxy running on "+c.Config().Addr()+" picks up key changes within 10 seconds.")
 }
 
 func printKeys(env Env, list []spend.KeyStatus, now time.Time) {

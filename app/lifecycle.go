@@ -119,6 +119,7 @@ func (c *Core) maintain(ctx context.Context) {
 			c.checkHealth()
 		case <-resync.C:
 			c.syncAccounts(ctx)
+			c.syncKeys(ctx)
 		case <-prune.C:
 			c.prune(ctx)
 		}
@@ -311,4 +312,17 @@ func (c *Core) startWatcher(ctx context.Context) {
 			c.log.Warn("config watcher stopped", "err", err)
 		}
 	})
+}
+
+// syncKeys picks up virtual keys created or revoked with `cliproxy keys` while the app runs.
+func (c *Core) syncKeys(ctx context.Context) {
+	if c.keys == nil {
+		return
+	}
+	if n, err := c.keys.Reload(ctx); err != nil {
+		c.log.Warn("reloading virtual keys failed", "err", err)
+	} else if n > 0 {
+		c.log.Info("virtual keys changed by another process", "changed", n)
+		c.emit(Event{Kind: "keys", Title: "Virtual keys changed"})
+	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/cliproxy/cliproxy/keystore"
 	"github.com/cliproxy/cliproxy/proxycore/config"
+	"github.com/cliproxy/cliproxy/proxycore/server"
 )
 
 // Settings are the options the dashboard's Settings page edits.
@@ -63,11 +64,6 @@ func (c *Core) ApplySettings(s Settings) error {
 	if err := c.writeSettings(s, next); err != nil {
 		return fmt.Errorf("the settings apply now but could not be saved: %w", err)
 	}
-	if next.Routing.HealthAware != old.Routing.HealthAware {
-		// The router takes health-aware at construction; server.Reload does not change it yet.
-		c.emit(Event{Kind: "config", Title: "Restart to apply health-aware routing",
-			Body: "The setting is saved; the running proxy keeps the previous behaviour until it restarts."})
-	}
 	return nil
 }
 
@@ -98,7 +94,7 @@ func (c *Core) applyConfig(cfg *config.Config, title string) error {
 	old := c.Config()
 	// Reload reports a host/port change as an error after applying everything else; the listener is
 	// moved below, so only an error that left the old configuration in force counts.
-	if err := c.srv.Reload(cfg); err != nil && c.srv.Config() != cfg {
+	if err := c.srv.Reload(cfg); err != nil && !errors.Is(err, server.ErrListenerChanged) {
 		return err
 	}
 	c.cfgMu.Lock()
