@@ -34,7 +34,8 @@ const KiroInputTooLong = "Input is too long."
 // KiroText is the default assistant text of the Kiro fake.
 const KiroText = "Hello from Kiro fake." + filler
 
-// Kiro fake script conventions: Reply.ErrorAfter sends a ThrottlingException frame after that many
+// Kiro fake script conventions: Reply.Reasoning is sent as a leading <thinking>…</thinking> section of
+// the text; Reply.ErrorAfter sends a ThrottlingException frame after that many
 // content frames; Reply.MalformedAfter sends a frame whose message CRC is wrong; Reply.CutAfter drops
 // the connection; Usage.InputTokens is reported as contextUsagePercentage of a 200k window. Every
 // frame is written in two flushed pieces, so clients see frames split across reads.
@@ -276,7 +277,13 @@ func (u *Upstream) kiroGenerate(w http.ResponseWriter, r *http.Request) {
 	}
 	rep.copyHeaders(w)
 	var frames [][]byte
-	for _, p := range splitText(rep.Text, rep.StreamChunks) {
+	text := rep.Text
+	if rep.Reasoning != "" {
+		// With thinking asked for in the system text, Kiro's models open the answer with a tagged
+		// thinking section (as public Kiro proxies parse it).
+		text = "<thinking>\n" + rep.Reasoning + "</thinking>\n\n" + text
+	}
+	for _, p := range splitText(text, rep.StreamChunks) {
 		frames = append(frames, KiroEvent("assistantResponseEvent", encode(obj{{"content", p}})))
 	}
 	for i, tc := range rep.ToolCalls {

@@ -35,9 +35,12 @@ type cwEvent struct {
 // each tool call get their own block, closed before the next one opens.
 type converter struct {
 	ev       cwEvent
+	think    *splitter // set when the request asked for thinking
+	pieces   []piece
 	next     int // next canonical block index
 	open     bool
 	openTool bool
+	openKind llm.EventType // EventTextDelta or EventThinkingDelta for an open non-tool block
 	openIdx  int
 	toolID   string
 	toolArgs bool // the open tool block received argument text
@@ -71,16 +74,19 @@ func (c *converter) frame(dst []llm.Event, f *Frame) ([]llm.Event, *llm.Error) {
 		if ev.Content == "" {
 			return dst, nil
 		}
-		if !c.open || c.openTool {
-			dst = c.closeOpen(dst)
-			c.open, c.openTool, c.openIdx = true, false, c.next
-			c.next++
-		}
 		c.outChars += len(ev.Content)
-		dst = append(dst, llm.Event{Type: llm.EventTextDelta, Index: c.openIdx, Text: ev.Content})
+		if c.think == nil {
+			return c.text(dst, llm.EventTextDelta, ev.Content), nil
+		}
+		c.pieces = c.think.feed(c.pieces[:0], ev.Content)
+		dst = c.emit(dst)
 	case "toolUseEvent":
 		if ev.ToolUseID == "" || c.done[ev.ToolUseID] {
 			return dst, nil // a repeat of a finished call
+		}
+		if c.think != nil {
+			c.pieces = c.think.flush(c.pieces[:0])
+			dst = c.emit(dst)
 		}
 		if !c.openTool || c.toolID != ev.ToolUseID {
 			dst = c.closeOpen(dst)
@@ -104,6 +110,28 @@ func (c *converter) frame(dst []llm.Event, f *Frame) ([]llm.Event, *llm.Error) {
 	return dst, nil
 }
 
+// text appends a text or thinking delta, opening a block of that kind when needed.
+func (c *converter) text(dst []llm.Event, kind llm.EventType, s string) []llm.Event {
+	if !c.open || c.openTool || c.openKind != kind {
+		dst = c.closeOpen(dst)
+		c.open, c.openTool, c.openKind, c.openIdx = true, false, kind, c.next
+		c.next++
+	}
+	return append(dst, llm.Event{Type: kind, Index: c.openIdx, Text: s})
+}
+
+// emit turns the splitter's pieces into deltas.
+func (c *converter) emit(dst []llm.Event) []llm.Event {
+	for _, p := range c.pieces {
+		kind := llm.EventTextDelta
+		if p.thinking {
+			kind = llm.EventThinkingDelta
+		}
+		dst = c.text(dst, kind, p.text)
+	}
+	return dst
+}
+
 // closeOpen closes the open block; a tool call that got no argument text gets "{}" so that clients
 // always see a JSON object.
 func (c *converter) closeOpen(dst []llm.Event) []llm.Event {
@@ -125,6 +153,10 @@ func (c *converter) closeOpen(dst []llm.Event) []llm.Event {
 
 // finish closes the message at the end of the upstream stream: the open block, the usage and the stop.
 func (c *converter) finish(dst []llm.Event) []llm.Event {
+	if c.think != nil {
+		c.pieces = c.think.flush(c.pieces[:0])
+		dst = c.emit(dst)
+	}
 	dst = c.closeOpen(dst)
 	dst = append(dst, llm.Event{Type: llm.EventUsage, Usage: c.usage()})
 	return append(dst, llm.Event{Type: llm.EventFinish, Finish: llm.FinishStop})

@@ -20,11 +20,15 @@ func FuzzDecoder(f *testing.F) {
 	f.Add(proxytest.KiroException("ThrottlingException", "slow down"))
 	f.Add(proxytest.KiroEvent("toolUseEvent", []byte(`{"name":"x","toolUseId":"t","input":{"a":1},"stop":true}`)))
 	f.Add(proxytest.KiroEvent("assistantResponseEvent", []byte(`not json`)))
+	f.Add(append(proxytest.KiroEvent("assistantResponseEvent", []byte(`{"content":"<thinking>\nhm</thin"}`)),
+		proxytest.KiroEvent("assistantResponseEvent", []byte(`{"content":"king>\n\nok"}`))...))
 	f.Add([]byte{0, 0, 0, 16, 0, 0, 0, 0, 5, 194, 72, 235, 0, 0, 0, 0})
 	codec := translate.New().Codec(llm.FormatClaude)
 	f.Fuzz(func(t *testing.T, data []byte) {
+		// Odd-length inputs also run the <thinking> splitter.
+		out0 := &claudeOut{codec: codec, model: "m", req: &llm.Request{}, thinking: len(data)%2 == 1}
 		body := &sseBody{ctx: context.Background(), up: io.NopCloser(nil), dec: NewDecoder(bytes.NewReader(data)),
-			enc: codec.NewStreamEncoder(&llm.Request{Model: "m"}), model: "m"}
+			enc: codec.NewStreamEncoder(&llm.Request{Model: "m"}), model: "m", conv: out0.converter()}
 		out, err := io.ReadAll(body)
 		if err != nil {
 			t.Fatal(err)
@@ -39,7 +43,7 @@ func FuzzDecoder(f *testing.F) {
 			t.Fatalf("stream must end with exactly one of error and message_stop: %q", out)
 		}
 		// The same bytes through the non-stream path.
-		resp, err := (&claudeOut{codec: codec, model: "m", req: &llm.Request{}}).aggregate(context.Background(),
+		resp, err := out0.aggregate(context.Background(),
 			&http.Response{Body: io.NopCloser(bytes.NewReader(data))})
 		if err != nil {
 			t.Fatal(err)

@@ -106,7 +106,8 @@ func (e *executor) Do(ctx context.Context, c *provider.Call) (*http.Response, er
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return e.upstreamError(resp), nil
 	}
-	out := &claudeOut{codec: e.codec, model: model, req: req, inTokens: int64(translate.EstimateTokens(req))}
+	out := &claudeOut{codec: e.codec, model: model, req: req, inTokens: int64(translate.EstimateTokens(req)),
+		thinking: thinkingPrefix(req.Reasoning) != ""}
 	if stream {
 		return out.stream(ctx, resp)
 	}

@@ -120,6 +120,12 @@ type turn struct {
 // content Kiro cannot carry.
 func buildRequest(req *llm.Request, modelID string) (*cwRequest, error) {
 	system := llm.TextOf(req.System)
+	if tags := thinkingPrefix(req.Reasoning); tags != "" {
+		if system != "" {
+			tags += "\n"
+		}
+		system = tags + system
+	}
 	var turns []*turn
 	cur := func(assistant bool) *turn {
 		if n := len(turns); n > 0 && turns[n-1].assistant == assistant {
@@ -143,6 +149,11 @@ func buildRequest(req *llm.Request, modelID string) (*cwRequest, error) {
 				switch p.Kind {
 				case llm.PartText, llm.PartRefusal:
 					t.text.WriteString(p.Text)
+				case llm.PartThinking:
+					// Earlier thinking goes back as the tagged text Kiro produced it as.
+					if p.Thinking != nil && p.Thinking.Text != "" {
+						t.text.WriteString(thinkOpen + p.Thinking.Text + thinkClose + "\n\n")
+					}
 				case llm.PartToolCall:
 					in := p.ToolCall.Arguments
 					if len(in) == 0 || !json.Valid(in) {
@@ -150,7 +161,7 @@ func buildRequest(req *llm.Request, modelID string) (*cwRequest, error) {
 					}
 					t.uses = append(t.uses, cwToolUse{ToolUseID: p.ToolCall.ID, Name: p.ToolCall.Name, Input: in})
 				}
-				// Thinking from other vendors has no Kiro form and is dropped.
+				// Redacted thinking has no Kiro form and is dropped.
 			}
 		default: // user and tool results
 			t := cur(false)

@@ -22,6 +22,15 @@ type claudeOut struct {
 	model    string
 	req      *llm.Request
 	inTokens int64
+	thinking bool // the request asked for thinking: split <thinking> sections off the text
+}
+
+func (o *claudeOut) converter() converter {
+	c := converter{inTokens: o.inTokens}
+	if o.thinking {
+		c.think = &splitter{}
+	}
+	return c
 }
 
 // stream returns a Claude SSE response produced frame by frame as the body is read. The first frame is
@@ -29,7 +38,7 @@ type claudeOut struct {
 // with an error status the router can act on, before any byte reaches the client.
 func (o *claudeOut) stream(ctx context.Context, up *http.Response) (*http.Response, error) {
 	b := &sseBody{ctx: ctx, up: up.Body, dec: NewDecoder(up.Body), enc: o.codec.NewStreamEncoder(o.req),
-		conv: converter{inTokens: o.inTokens}, model: o.model}
+		conv: o.converter(), model: o.model}
 	err := b.dec.Next(&b.frame)
 	switch {
 	case err != nil && ctx.Err() != nil:
@@ -138,7 +147,7 @@ func (b *sseBody) Close() error { return b.up.Close() }
 func (o *claudeOut) aggregate(ctx context.Context, up *http.Response) (*http.Response, error) {
 	defer up.Body.Close()
 	dec := NewDecoder(up.Body)
-	conv := converter{inTokens: o.inTokens}
+	conv := o.converter()
 	resp := &llm.Response{Model: o.model, Message: llm.Message{Role: llm.RoleAssistant}, Finish: llm.FinishStop}
 	var (
 		f    Frame
@@ -150,10 +159,14 @@ func (o *claudeOut) aggregate(ctx context.Context, up *http.Response) (*http.Res
 	apply := func(evs []llm.Event) {
 		for _, ev := range evs {
 			switch ev.Type {
-			case llm.EventTextDelta:
+			case llm.EventTextDelta, llm.EventThinkingDelta:
 				if _, ok := pos[ev.Index]; !ok {
 					pos[ev.Index], buf[ev.Index] = len(resp.Message.Parts), &strings.Builder{}
-					resp.Message.Parts = append(resp.Message.Parts, llm.Part{Kind: llm.PartText})
+					part := llm.Part{Kind: llm.PartText}
+					if ev.Type == llm.EventThinkingDelta {
+						part = llm.Part{Kind: llm.PartThinking, Thinking: &llm.Thinking{}}
+					}
+					resp.Message.Parts = append(resp.Message.Parts, part)
 				}
 				buf[ev.Index].WriteString(ev.Text)
 			case llm.EventToolCallStart:
@@ -190,10 +203,13 @@ func (o *claudeOut) aggregate(ctx context.Context, up *http.Response) (*http.Res
 	apply(conv.finish(evs[:0]))
 	for idx, b := range buf {
 		p := &resp.Message.Parts[pos[idx]]
-		if tool[idx] {
+		switch {
+		case tool[idx]:
 			p.ToolCall.Arguments = json.RawMessage(b.String())
 			resp.Finish = llm.FinishToolCalls
-		} else {
+		case p.Kind == llm.PartThinking:
+			p.Thinking.Text = b.String()
+		default:
 			p.Text = b.String()
 		}
 	}
