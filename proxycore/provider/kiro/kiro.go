@@ -2,6 +2,12 @@
 // speaks none of the client formats, so the executor presents itself as an Anthropic Messages upstream:
 // it takes a Claude Messages body, maps it to a CodeWhisperer conversationState, sends it, and turns
 // the AWS event-stream answer back into a Claude Messages SSE stream or JSON response.
+//
+// What does not carry over: Kiro counts no tokens, so usage is an estimate (input from the context-usage
+// percentage Kiro reports, else the local estimate; output at four characters a token); sampling
+// parameters, max_tokens, stop sequences and tool_choice have no CodeWhisperer field and are not sent;
+// token counting is left to the server's local estimate. Thinking uses the tagged form described in
+// thinking.go.
 package kiro
 
 import (
