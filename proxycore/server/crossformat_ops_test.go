@@ -211,16 +211,21 @@ func TestCrossFormatCompletions(t *testing.T) {
 	}
 }
 
-// TestCountTokensNativeOrEstimate: count requests go to the upstream's own counter when its format has one
-// and are estimated locally (X-CLIProxy-Token-Count: estimate) otherwise.
+// TestCountTokensNativeOrEstimate: count requests go to the upstream's own counter when it has one
+// (Anthropic, Gemini; translated when the client speaks the other format) and are estimated locally
+// (X-CLIProxy-Token-Count: estimate) otherwise.
 func TestCountTokensNativeOrEstimate(t *testing.T) {
 	m := newXMatrix(t, "")
 	ctx := context.Background()
 	ac := anthropicSDK(m.p)
 	gc := geminiSDK(t, m.p)
 	for _, up := range m.ups {
+		native := up.name == "anthropic" || up.name == "gemini"
 		t.Run("claude count_tokens/"+up.name, func(t *testing.T) {
 			before := up.up.Hits()
+			if native {
+				up.up.Enqueue(proxytest.Reply{Usage: proxytest.Usage{InputTokens: 321}})
+			}
 			resp := m.p.do(t, "POST", "/v1/messages/count_tokens",
 				`{"model":"`+up.model+`","messages":[{"role":"user","content":"How many tokens is this sentence?"}]}`)
 			body := readAll(t, resp)
@@ -233,10 +238,9 @@ func TestCountTokensNativeOrEstimate(t *testing.T) {
 			if err := json.Unmarshal([]byte(body), &n); err != nil || n.InputTokens <= 0 {
 				t.Fatalf("count body %s", body)
 			}
-			native := up.name == "anthropic"
 			est := resp.Header.Get("X-CLIProxy-Token-Count")
-			if native && (est != "" || up.up.Hits() != before+1) {
-				t.Errorf("anthropic upstream: header %q, hits %d->%d; want a native count", est, before, up.up.Hits())
+			if native && (est != "" || up.up.Hits() != before+1 || n.InputTokens != 321) {
+				t.Errorf("%s upstream: header %q, hits %d->%d, count %d; want the native count 321", up.name, est, before, up.up.Hits(), n.InputTokens)
 			}
 			if !native && (est != "estimate" || up.up.Hits() != before) {
 				t.Errorf("%s upstream: header %q, hits %d->%d; want a local estimate", up.name, est, before, up.up.Hits())
@@ -250,6 +254,9 @@ func TestCountTokensNativeOrEstimate(t *testing.T) {
 		})
 		t.Run("gemini countTokens/"+up.name, func(t *testing.T) {
 			before := up.up.Hits()
+			if native {
+				up.up.Enqueue(proxytest.Reply{Usage: proxytest.Usage{InputTokens: 321}})
+			}
 			resp := m.p.do(t, "POST", "/v1beta/models/"+up.model+":countTokens",
 				`{"contents":[{"role":"user","parts":[{"text":"How many tokens is this sentence?"}]}]}`)
 			body := readAll(t, resp)
@@ -262,10 +269,9 @@ func TestCountTokensNativeOrEstimate(t *testing.T) {
 			if err := json.Unmarshal([]byte(body), &n); err != nil || n.TotalTokens <= 0 {
 				t.Fatalf("count body %s", body)
 			}
-			native := up.name == "gemini"
 			est := resp.Header.Get("X-CLIProxy-Token-Count")
-			if native && (est != "" || up.up.Hits() != before+1) {
-				t.Errorf("gemini upstream: header %q, hits %d->%d; want a native count", est, before, up.up.Hits())
+			if native && (est != "" || up.up.Hits() != before+1 || n.TotalTokens != 321) {
+				t.Errorf("%s upstream: header %q, hits %d->%d, count %d; want the native count 321", up.name, est, before, up.up.Hits(), n.TotalTokens)
 			}
 			if !native && (est != "estimate" || up.up.Hits() != before) {
 				t.Errorf("%s upstream: header %q, hits %d->%d; want a local estimate", up.name, est, before, up.up.Hits())

@@ -181,10 +181,15 @@ func (x *exchange) attempt(exec provider.Executor, entry route.Entry, fallback b
 	call := provider.Call{Header: x.r.Header, Model: entry.UpstreamModel(), Stream: x.stream}
 	upFormat := exec.Format()
 	identity := exec.Supports(x.op)
+	var nativeCount provider.Op // the upstream's own count operation when the formats differ
 	if !identity {
 		switch x.op {
 		case provider.OpCountTokens, provider.OpGeminiCountTokens:
-			return x.localCount(entry)
+			op, ok := countOpFor(exec)
+			if !ok {
+				return x.localCount(entry)
+			}
+			nativeCount = op
 		case provider.OpEmbeddings:
 			return attemptResult{kind: attemptFatal, err: llm.BadRequest("Embeddings are only served by OpenAI and OpenAI-compatible credentials; '%s' is served by %s.", x.model, entry.Provider)}
 		}
@@ -232,12 +237,19 @@ func (x *exchange) attempt(exec provider.Executor, entry route.Entry, fallback b
 		}
 		saved := req.Model
 		req.Model = entry.UpstreamModel()
-		b, err := x.s.codecs.Codec(upFormat).EncodeRequest(req)
+		var b []byte
+		var err error
+		if nativeCount != 0 {
+			b, err = x.s.codecs.EncodeCountTokensRequest(upFormat, req)
+			call.Op = nativeCount
+		} else {
+			b, err = x.s.codecs.Codec(upFormat).EncodeRequest(req)
+			call.Op = provider.OpFor(upFormat, x.stream)
+		}
 		req.Model = saved
 		if err != nil {
 			return attemptResult{kind: attemptFatal, err: asLLMError(err)}
 		}
-		call.Op = provider.OpFor(upFormat, x.stream)
 		call.Body = b
 	}
 
@@ -286,7 +298,9 @@ func (x *exchange) attempt(exec provider.Executor, entry route.Entry, fallback b
 		x.rec.Fallback = entry.Model
 	}
 	var ok bool
-	if x.stream && x.op != provider.OpCountTokens && x.op != provider.OpGeminiCountTokens {
+	if nativeCount != 0 {
+		ok = x.relayCount(resp, upFormat, start)
+	} else if x.stream && x.op != provider.OpCountTokens && x.op != provider.OpGeminiCountTokens {
 		ok = x.relayStream(resp, exec, upFormat, identity, start)
 	} else {
 		ok = x.relayBody(resp, upFormat, identity, start)
@@ -338,10 +352,26 @@ func (x *exchange) localCount(entry route.Entry) attemptResult {
 	return attemptResult{kind: attemptDone}
 }
 
+// countOpFor returns the native token-count operation of an upstream, when it has one.
+func countOpFor(exec provider.Executor) (provider.Op, bool) {
+	switch exec.Format() {
+	case llm.FormatClaude:
+		return provider.OpCountTokens, exec.Supports(provider.OpCountTokens)
+	case llm.FormatGemini:
+		return provider.OpGeminiCountTokens, exec.Supports(provider.OpGeminiCountTokens)
+	}
+	return 0, false
+}
+
 // decoded returns the client's request in canonical form, decoding it once.
 func (x *exchange) decoded() (*llm.Request, *llm.Error) {
 	if x.canon == nil && x.canonErr == nil {
-		x.canon, x.canonErr = x.s.codecs.Codec(x.client).DecodeRequest(x.body)
+		if x.op == provider.OpCountTokens || x.op == provider.OpGeminiCountTokens {
+			// Gemini countTokens may wrap the request as {"generateContentRequest": {...}}.
+			x.canon, x.canonErr = x.s.codecs.DecodeCountTokensRequest(x.client, x.body)
+		} else {
+			x.canon, x.canonErr = x.s.codecs.Codec(x.client).DecodeRequest(x.body)
+		}
 		if x.canon != nil {
 			if x.client == llm.FormatGemini {
 				x.canon.Model = x.model

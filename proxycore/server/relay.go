@@ -13,6 +13,7 @@ import (
 	"github.com/cliproxy/cliproxy/proxycore/llm"
 	"github.com/cliproxy/cliproxy/proxycore/provider"
 	"github.com/cliproxy/cliproxy/proxycore/sse"
+	"github.com/cliproxy/cliproxy/proxycore/translate"
 )
 
 // relayBody answers a non-streaming request: the upstream body as is (identity) or translated.
@@ -74,6 +75,32 @@ func (x *exchange) relayBody(resp *http.Response, upFormat llm.Format, identity 
 	if x.rt.requestLog {
 		x.respBody = out
 	}
+	return true
+}
+
+// relayCount answers a token-count request from the upstream's native count in another format.
+func (x *exchange) relayCount(resp *http.Response, upFormat llm.Format, start time.Time) bool {
+	defer resp.Body.Close()
+	body, err := readLimited(resp.Body, 1<<20)
+	x.rec.TTFB = x.s.clock.Now().Sub(start)
+	if err != nil {
+		if x.r.Context().Err() != nil {
+			x.rec.Status, x.rec.ErrorClass = 499, "client_closed"
+			return false
+		}
+		x.fail(errBadGateway("Reading the upstream token count failed: " + err.Error()))
+		return false
+	}
+	n, err := translate.DecodeCountTokensResponse(upFormat, body)
+	if err != nil {
+		x.fail(errBadGateway("The upstream answered the token count with a body the proxy could not read: " + err.Error()))
+		x.rec.ErrorClass = "malformed_upstream"
+		return false
+	}
+	x.w.Header().Set("Content-Type", "application/json")
+	x.rec.Status = http.StatusOK
+	x.w.WriteHeader(http.StatusOK)
+	_, _ = x.w.Write(translate.EncodeCountTokensResponse(x.client, n))
 	return true
 }
 

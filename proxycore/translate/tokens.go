@@ -2,6 +2,7 @@ package translate
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"unicode/utf8"
 
@@ -101,4 +102,68 @@ func (r *Registry) DecodeCountTokensRequest(f llm.Format, body []byte) (*llm.Req
 	_ = json.Unmarshal(w.GenerateContentRequest, &m)
 	req.Model = strings.TrimPrefix(m.Model, "models/")
 	return req, nil
+}
+
+// claudeCountFields are the top-level members Anthropic's count_tokens accepts (WIRE.md §3.7); a messages
+// body has more (max_tokens, stream, sampling) that the endpoint rejects.
+var claudeCountFields = map[string]bool{"model": true, "messages": true, "system": true, "tools": true,
+	"tool_choice": true, "thinking": true, "output_config": true, "mcp_servers": true, "context_management": true}
+
+// EncodeCountTokensRequest renders req as the native token-count request of format f: an Anthropic
+// count_tokens body, or a Gemini countTokens body wrapping the whole generateContentRequest so that the
+// system instruction and tools are counted too (WIRE.md §4.6).
+func (r *Registry) EncodeCountTokensRequest(f llm.Format, req *llm.Request) ([]byte, error) {
+	c := r.Codec(f)
+	if c == nil || (f != llm.FormatClaude && f != llm.FormatGemini) {
+		return nil, llm.BadRequest("token counting is not supported for format %q", f)
+	}
+	body, err := c.EncodeRequest(req)
+	if err != nil {
+		return nil, err
+	}
+	if f == llm.FormatClaude {
+		out := make([]byte, 0, len(body))
+		out = append(out, '{')
+		topLevel(body, func(key []byte, v span) {
+			var name string
+			if json.Unmarshal(key, &name) != nil || !claudeCountFields[name] {
+				return
+			}
+			if len(out) > 1 {
+				out = append(out, ',')
+			}
+			out = append(append(append(out, key...), ':'), body[v.start:v.end]...)
+		})
+		return append(out, '}'), nil
+	}
+	out := make([]byte, 0, len(body)+len(req.Model)+48)
+	out = append(out, `{"generateContentRequest":{"model":`...)
+	out = appendString(out, "models/"+req.Model)
+	if i := skipWS(body, skipWS(body, 0)+1); i < len(body) && body[i] != '}' {
+		out = append(out, ',')
+		out = append(out, body[i:]...)
+	} else {
+		out = append(out, '}')
+	}
+	return append(out, '}'), nil
+}
+
+// DecodeCountTokensResponse reads the count of a native token-count answer of format f: Anthropic
+// {"input_tokens":n}, Gemini {"totalTokens":n}.
+func DecodeCountTokensResponse(f llm.Format, body []byte) (int, error) {
+	var v struct {
+		InputTokens *int `json:"input_tokens"`
+		TotalTokens *int `json:"totalTokens"`
+	}
+	if err := json.Unmarshal(body, &v); err != nil {
+		return 0, fmt.Errorf("reading the token count: %w", err)
+	}
+	n := v.InputTokens
+	if f == llm.FormatGemini {
+		n = v.TotalTokens
+	}
+	if n == nil {
+		return 0, fmt.Errorf("the token count answer has no count: %.200s", body)
+	}
+	return *n, nil
 }

@@ -73,3 +73,68 @@ func TestCountTokensBodies(t *testing.T) {
 		}
 	}
 }
+
+func TestEncodeCountTokensRequest(t *testing.T) {
+	reg := testRegistry()
+	req, err := reg.Codec(llm.FormatOpenAIChat).DecodeRequest([]byte(`{"model":"m","max_tokens":50,"temperature":0.2,"stream":true,
+		"messages":[{"role":"system","content":"be brief"},{"role":"user","content":"hi"}],
+		"tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object","properties":{}}}}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Model = "up-model"
+	claude, err := reg.EncodeCountTokensRequest(llm.FormatClaude, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c map[string]json.RawMessage
+	if err := json.Unmarshal(claude, &c); err != nil {
+		t.Fatalf("%v: %s", err, claude)
+	}
+	for k := range c {
+		if !claudeCountFields[k] {
+			t.Errorf("count_tokens body has %q: %s", k, claude)
+		}
+	}
+	if c["messages"] == nil || c["system"] == nil || c["tools"] == nil || string(c["model"]) != `"up-model"` {
+		t.Errorf("count_tokens body lost the prompt: %s", claude)
+	}
+	gem, err := reg.EncodeCountTokensRequest(llm.FormatGemini, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var g struct {
+		GenerateContentRequest struct {
+			Model             string          `json:"model"`
+			Contents          json.RawMessage `json:"contents"`
+			SystemInstruction json.RawMessage `json:"systemInstruction"`
+			Tools             json.RawMessage `json:"tools"`
+		} `json:"generateContentRequest"`
+	}
+	if err := json.Unmarshal(gem, &g); err != nil {
+		t.Fatalf("%v: %s", err, gem)
+	}
+	r := g.GenerateContentRequest
+	if r.Model != "models/up-model" || r.Contents == nil || r.SystemInstruction == nil || r.Tools == nil {
+		t.Errorf("countTokens body %s", gem)
+	}
+	back, err := reg.DecodeCountTokensRequest(llm.FormatGemini, gem)
+	if err != nil || back.Model != "up-model" || len(back.Messages) != 1 {
+		t.Errorf("round trip: %v %+v", err, back)
+	}
+	if _, err := reg.EncodeCountTokensRequest(llm.FormatOpenAIChat, req); err == nil {
+		t.Error("a format without a count endpoint was accepted")
+	}
+	for _, tc := range []struct {
+		f    llm.Format
+		body string
+		want int
+	}{{llm.FormatClaude, `{"input_tokens":42}`, 42}, {llm.FormatGemini, `{"totalTokens":7,"promptTokensDetails":[]}`, 7}} {
+		if n, err := DecodeCountTokensResponse(tc.f, []byte(tc.body)); err != nil || n != tc.want {
+			t.Errorf("%s: %d %v", tc.body, n, err)
+		}
+	}
+	if _, err := DecodeCountTokensResponse(llm.FormatGemini, []byte(`{"input_tokens":3}`)); err == nil {
+		t.Error("a count in the wrong shape was accepted")
+	}
+}
