@@ -112,3 +112,19 @@ type QuotaItem struct {
 type Authorizer interface {
 	Authorize(h http.Header)
 }
+
+// ModelLister is implemented by executors that know their upstream's model list better than the
+// provider's built-in list (DefaultModelsFor); it is used when the account names no models.
+type ModelLister interface {
+	DefaultModels() []string
+}
+
+// ModelsOf returns the models e serves by default: its own list when it has one, else the provider's.
+func ModelsOf(e Executor) []string {
+	if l, ok := e.(ModelLister); ok {
+		if m := l.DefaultModels(); len(m) > 0 {
+			return m
+		}
+	}
+	return DefaultModelsFor(e.Provider())
+}

@@ -138,7 +138,7 @@ func (s *Server) buildRuntime(cfg *config.Config) (*runtime, error) {
 			if a.Disabled || a.Executor == nil {
 				continue
 			}
-			add(a.Executor, a.Models, provider.DefaultModelsFor(a.Executor.Provider()))
+			add(a.Executor, a.Models, provider.ModelsOf(a.Executor))
 		}
 	}
 	aliases := make(map[string]string, len(cfg.ModelAliases))

@@ -235,3 +235,6 @@ func geminiError(code int, status, msg string) *http.Response {
 		Body:   io.NopCloser(bytes.NewReader(body)), ContentLength: int64(len(body)),
 	}
 }
+
+// DefaultModels is the list an account serves when its config names none (provider.ModelLister).
+func (e *executor) DefaultModels() []string { return DefaultModels() }

@@ -63,3 +63,6 @@ func allDigits(s string) bool {
 	}
 	return true
 }
+
+// DefaultModels is the list an account serves when its config names none (provider.ModelLister).
+func (e *executor) DefaultModels() []string { return DefaultModels() }
