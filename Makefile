@@ -4,7 +4,7 @@ BIN      := bin/cliproxy
 CONFIG   ?=
 GOFILES   = $(shell find . -name '*.go' -not -path './.git/*' -not -path './bin/*')
 
-.PHONY: all deps deps-test build run serve demo test bench lint package screenshots clean
+.PHONY: all deps deps-test build run serve demo test bench lint package package-windows screenshots screenshots-deps clean
 
 all: build
 
@@ -29,6 +29,7 @@ run: build
 serve: build
 	$(BIN) serve $(if $(CONFIG),--config $(CONFIG))
 
+# The tray app on a temporary data dir full of synthetic accounts, health and spend (removed on quit).
 demo: build
 	$(BIN) --demo
 
@@ -45,11 +46,20 @@ lint:
 	$(GO) vet ./...
 	@if command -v staticcheck >/dev/null 2>&1; then staticcheck ./...; else echo "staticcheck not installed: go install honnef.co/go/tools/cmd/staticcheck@latest"; fi
 
+# dist/CLIProxy.tar.xz with `fyne package` (see packaging/README.md); not part of CI.
 package: deps
 	packaging/package-linux.sh
 
+# dist/CLIProxy.exe cross-compiled with mingw-w64 (apt-get install gcc-mingw-w64-x86-64-posix).
+package-windows: deps
+	packaging/package-windows.sh
+
+# docs/screenshots/*.png from the demo under Xvfb with a tray host; `make screenshots-deps` installs them.
 screenshots: build
 	scripts/screenshots.sh
+
+screenshots-deps:
+	scripts/screenshots.sh --install-deps --deps-only
 
 clean:
 	rm -rf bin dist

@@ -118,13 +118,7 @@ func resetText(at, now time.Time) string {
 
 // Health returns one row per credential and model from the router, errors first.
 func (d *Desktop) Health() []ui.HealthView {
-	labels := map[string]string{}
-	for _, a := range d.core.Accounts() {
-		if a.Label != "" {
-			labels[a.ID] = a.Label
-		}
-	}
-	return healthRows(d.health(), labels)
+	return healthRows(d.health(), d.names().accounts)
 }
 
 // healthRows flattens the router snapshot: a row per model, or one row for a credential with no model

@@ -4,7 +4,7 @@
 # docs/screenshots/. Needs Xvfb, dbus, xdotool, ImageMagick and the tray host; `--install-deps` installs
 # them on Debian/Ubuntu (as root or with sudo).
 #
-# Usage: scripts/screenshots.sh [--install-deps]     (BIN=bin/cliproxy OUT=docs/screenshots by default)
+# Usage: scripts/screenshots.sh [--install-deps [--deps-only]]   (BIN=bin/cliproxy OUT=docs/screenshots by default)
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -20,6 +20,7 @@ if [ "${1:-}" = "--install-deps" ]; then
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${PKGS[@]}"
   shift
+  [ "${1:-}" = "--deps-only" ] && exit 0
 fi
 
 missing=()
