@@ -67,7 +67,7 @@ func BenchmarkGatewayOverhead(b *testing.B) {
 		body := make([]byte, 0, 128)
 		b.ReportAllocs()
 		b.ResetTimer()
-		cpu0 := processCPU()
+		cpu0 := selfCPU()
 		for i := 0; i < b.N; i++ {
 			body = append(strconv.AppendInt(append(body[:0], prefix...), int64(i), 10), suffix...)
 			req := httptest.NewRequest(http.MethodPost, "/v1/chat/completions", bytes.NewReader(body))
@@ -81,7 +81,7 @@ func BenchmarkGatewayOverhead(b *testing.B) {
 			_, _ = io.Copy(io.Discard, rec.Body)
 		}
 		b.StopTimer()
-		b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "cpu-ns/op")
+		b.ReportMetric(float64(selfCPU()-cpu0)/float64(b.N), "cpu-ns/op")
 	}
 	b.Run("features=off", func(b *testing.B) { run(b, base, false) })
 	b.Run("features=all-but-request-log", func(b *testing.B) { run(b, strings.Replace(all, "[request-log]\nenable = true\n", "", 1), true) })

@@ -18,6 +18,7 @@ import (
 	"github.com/cliproxy/cliproxy/proxycore/llm"
 	"github.com/cliproxy/cliproxy/proxycore/metrics"
 	"github.com/cliproxy/cliproxy/proxycore/spend"
+	"github.com/cliproxy/cliproxy/proxycore/translate"
 )
 
 // gatewayState is the part of the gateway that outlives configuration reloads: counters and cached
@@ -125,10 +126,11 @@ func (s *Server) attachGateway(rt *runtime, cfg *config.Config) error {
 func (x *exchange) admit(p *Principal) bool {
 	s, rt := x.s, x.rt
 	if p.Key != nil && s.gw.Keys != nil {
-		err := s.gw.Keys.Check(p.Key, x.model)
+		model := baseModel(x.model) // a reasoning suffix does not change which model is used
+		err := s.gw.Keys.Check(p.Key, model)
 		if errors.Is(err, spend.ErrModelNotAllowed) {
 			// The allow-list may name the alias's target instead of the alias.
-			if _, resolved, rerr := rt.catalog.Resolve(x.model); rerr == nil && resolved != x.model {
+			if _, resolved, rerr := rt.catalog.Resolve(model); rerr == nil && resolved != model {
 				err = s.gw.Keys.Check(p.Key, resolved)
 			}
 		}
@@ -449,4 +451,10 @@ func onOff(on bool) string {
 		return "ok"
 	}
 	return "off"
+}
+
+// baseModel strips a reasoning suffix ("name(high)", "name(8192)") from a model name.
+func baseModel(model string) string {
+	base, _, _, _ := translate.ParseModelSuffix(model)
+	return base
 }

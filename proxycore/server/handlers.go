@@ -120,7 +120,7 @@ func (s *Server) serveGenerate(w http.ResponseWriter, r *http.Request, f llm.For
 			return
 		}
 	}
-	if !modelAllowed(p, x.model) {
+	if !modelAllowed(p, baseModel(x.model)) {
 		x.fail(errForbidden("This key may not use model '" + x.model + "'. Its allow-list is: " + strings.Join(p.Models, ", ") + "."))
 		return
 	}
