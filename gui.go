@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -85,7 +86,11 @@ func runGUI(args []string, env app.Env) int {
 	if startErr != nil {
 		// A busy port: the tray and the dashboard say so and Settings offers another port.
 		log.Error("the proxy is not listening", "err", startErr)
-		d.SetLastError(fmt.Sprintf("Port %d is in use: choose another port in Settings", core.Settings().Port))
+		msg := "The proxy could not start: " + startErr.Error()
+		if errors.Is(startErr, syscall.EADDRINUSE) {
+			msg = fmt.Sprintf("Port %d is in use: choose another port in Settings", core.Settings().Port)
+		}
+		d.SetLastError(msg)
 	} else if *demo && core.Server() != nil {
 		app.DemoHealth(core.Server().Router(), time.Now())
 	}
