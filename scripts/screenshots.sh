@@ -104,7 +104,8 @@ done
 
 # The tray menu: right-click the icon in the tray bar (bottom left) and capture the bar with its menu.
 start_app Overview
-xdotool windowminimize "$win" 2>/dev/null || xdotool windowunmap "$win" || true
+# Without a window manager minimising does nothing: unmap the dashboard so only the tray bar and its menu show.
+xdotool windowunmap "$win" || true
 sleep 1
 xdotool mousemove 20 780 click 3
 sleep 2
