@@ -106,12 +106,13 @@ type Desktop struct {
 	merge   *coalescer
 	notes   *notifier
 
-	events    chan ui.Event
-	ctx       context.Context // ends at Quit; owns the event loop and login waits
-	cancel    context.CancelFunc
-	loopDone  chan struct{}
-	quitOnce  sync.Once
-	closeOnce sync.Once
+	events   chan ui.Event
+	sendMu   sync.RWMutex    // guards closing events against a send in flight
+	closed   bool            // events is closed; guarded by sendMu
+	ctx      context.Context // ends at Quit; owns the event loop and login waits
+	cancel   context.CancelFunc
+	loopDone chan struct{}
+	quitOnce sync.Once
 
 	mu         sync.Mutex // guards the fields below
 	logins     map[string]*loginFlow
@@ -504,7 +505,10 @@ func (d *Desktop) Quit() {
 		if err := d.core.Close(ctx); err != nil {
 			d.log.Warn("desktop: closing the proxy", "err", err)
 		}
-		d.closeOnce.Do(func() { close(d.events) })
+		d.sendMu.Lock()
+		d.closed = true
+		close(d.events)
+		d.sendMu.Unlock()
 	})
 }
 

@@ -210,10 +210,10 @@ func (d *Desktop) notify(title, body, key string) {
 // send delivers an event to the UI without blocking: when the UI is behind, the event is dropped (change
 // events are hints and the next batch refreshes the same parts).
 func (d *Desktop) send(ev ui.Event) {
-	select {
-	case <-d.ctx.Done():
+	d.sendMu.RLock()
+	defer d.sendMu.RUnlock()
+	if d.closed {
 		return
-	default:
 	}
 	select {
 	case d.events <- ev:
