@@ -15,7 +15,8 @@ func TestDependencyDirection(t *testing.T) {
 		forbidden []string
 	}{
 		{"./proxycore/...", []string{"fyne.io/", module + "/app", module + "/ui", module + "/keystore", "github.com/zalando/go-keyring"}},
-		{"./app/...", []string{"fyne.io/", module + "/ui"}},
+		{"./app/...", []string{"fyne.io/", module + "/ui", module + "/desktop"}},
+		{"./ui/...", []string{module + "/app", module + "/desktop", module + "/proxycore", module + "/keystore"}},
 		{"./keystore/...", []string{"fyne.io/", module + "/app", module + "/ui", module + "/proxycore"}},
 	}
 	for _, r := range rules {

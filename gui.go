@@ -18,6 +18,7 @@ import (
 	"github.com/gofrs/flock"
 
 	"github.com/cliproxy/cliproxy/app"
+	"github.com/cliproxy/cliproxy/desktop"
 	"github.com/cliproxy/cliproxy/ui"
 )
 
@@ -82,7 +83,7 @@ func runGUI(args []string, env app.Env) int {
 			"The proxy could not start:\n\n"+err.Error()+"\n\nFix the configuration, or check it with `cliproxy config check FILE`.")
 	}
 	startErr := core.Start(context.Background())
-	d := app.NewDesktop(core, app.DesktopOptions{Logger: log})
+	d := desktop.New(core, desktop.Options{Logger: log})
 	if startErr != nil {
 		// A busy port: the tray and the dashboard say so and Settings offers another port.
 		log.Error("the proxy is not listening", "err", startErr)

@@ -1,6 +1,6 @@
 // Package app is the composition root: it builds the configuration, keystore, store and proxy core, runs
-// their lifecycles for both the tray app and `cliproxy serve`, implements the sub-commands, and offers the
-// view-model the desktop UI reads.
+// their lifecycles for both the tray app and `cliproxy serve`, implements the sub-commands and the
+// management routes, and offers the Core API that package desktop turns into the dashboard's view-model.
 //
 // Where things live: secrets only in the keystore (the OS keychain or encrypted files): the generated
 // client key under "client-key" and each subscription account's OAuth token set under "account:<id>".

@@ -72,11 +72,11 @@ const demoRevokedDays = 14
 // two hours minute by minute for the traffic chart, a day of health samples, a few virtual keys and demo
 // accounts. It returns a configuration that listens on a free loopback port, so the demo never clashes
 // with a running instance. Open the Core with CoreOptions{DataDir: dir, Config: cfg}.
-func SeedDemo(dir string, now time.Time) (*config.Config, error) { return seedDemo(dir, now, 1) }
+func SeedDemo(dir string, now time.Time) (*config.Config, error) { return SeedDemoVolume(dir, now, 1) }
 
-// seedDemo is SeedDemo with the request volume scaled by volume (tests use a fraction, since SQLite under
-// the race detector writes slowly).
-func seedDemo(dir string, now time.Time, volume float64) (*config.Config, error) {
+// SeedDemoVolume is SeedDemo with the request volume scaled by volume (tests use a fraction, since SQLite
+// under the race detector writes slowly).
+func SeedDemoVolume(dir string, now time.Time, volume float64) (*config.Config, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating the demo directory: %w", err)
 	}

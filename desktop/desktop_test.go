@@ -1,4 +1,4 @@
-package app
+package desktop
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cliproxy/cliproxy/app"
 	"github.com/cliproxy/cliproxy/proxycore/clock"
 	"github.com/cliproxy/cliproxy/proxycore/llm"
 	"github.com/cliproxy/cliproxy/proxycore/provider"
@@ -27,16 +28,16 @@ var desktopNow = time.Date(2026, 11, 20, 14, 30, 0, 0, time.UTC)
 type fakeCore struct {
 	st   *store.Store
 	keys *spend.Keys
-	sub  chan Event
+	sub  chan app.Event
 
 	mu        sync.Mutex // guards the fields below
 	paused    bool
 	stopped   bool // not listening: Start fails while busyPort is the configured port
 	busyPort  int
-	accounts  []AccountInfo
-	providers []LoginProvider
-	settings  Settings
-	applied   []Settings
+	accounts  []app.AccountInfo
+	providers []app.LoginProvider
+	settings  app.Settings
+	applied   []app.Settings
 	disabled  map[string]bool
 	removed   []string
 	logins    []*fakeLogin
@@ -66,7 +67,7 @@ func (f *fakeCore) BaseURL() string     { return "http://127.0.0.1:8317" }
 func (f *fakeCore) ClientKey() string   { return "sk-cliproxy-0123456789abcdef" }
 func (f *fakeCore) Store() *store.Store { return f.st }
 func (f *fakeCore) Keys() *spend.Keys   { return f.keys }
-func (f *fakeCore) Accounts() []AccountInfo {
+func (f *fakeCore) Accounts() []app.AccountInfo {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return slices.Clone(f.accounts)
@@ -83,13 +84,13 @@ func (f *fakeCore) RemoveAccount(id string) error {
 	f.removed = append(f.removed, id)
 	return nil
 }
-func (f *fakeCore) LoginProviders() []LoginProvider { return f.providers }
-func (f *fakeCore) Settings() Settings {
+func (f *fakeCore) LoginProviders() []app.LoginProvider { return f.providers }
+func (f *fakeCore) Settings() app.Settings {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.settings
 }
-func (f *fakeCore) ApplySettings(s Settings) error {
+func (f *fakeCore) ApplySettings(s app.Settings) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if s.Port == 1 {
@@ -99,14 +100,14 @@ func (f *fakeCore) ApplySettings(s Settings) error {
 	f.settings = s
 	return nil
 }
-func (f *fakeCore) Subscribe() (<-chan Event, func()) { return f.sub, func() {} }
+func (f *fakeCore) Subscribe() (<-chan app.Event, func()) { return f.sub, func() {} }
 
-func (f *fakeCore) startLogin(_ context.Context, providerID string, _ LoginOptions) (loginHandle, ui.LoginView, error) {
+func (f *fakeCore) startLogin(_ context.Context, providerID string, _ app.LoginOptions) (loginHandle, ui.LoginView, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	l := &fakeLogin{done: make(chan struct{})}
 	f.logins = append(f.logins, l)
-	lg := &Login{ID: "login-" + providerID, Provider: providerID, URL: "https://auth.example/authorize?state=x"}
+	lg := &app.Login{ID: "login-" + providerID, Provider: providerID, URL: "https://auth.example/authorize?state=x"}
 	if providerID == "copilot" {
 		lg.URL, lg.Device, lg.UserCode, lg.VerificationURI = "", true, "ABCD-1234", "https://github.com/login/device"
 	}
@@ -117,23 +118,23 @@ func (f *fakeCore) startLogin(_ context.Context, providerID string, _ LoginOptio
 type fakeLogin struct {
 	done     chan struct{}
 	once     sync.Once
-	acc      AccountInfo
+	acc      app.AccountInfo
 	err      error
 	redirect string
 }
 
-func (l *fakeLogin) finish(acc AccountInfo, err error) {
+func (l *fakeLogin) finish(acc app.AccountInfo, err error) {
 	l.once.Do(func() { l.acc, l.err = acc, err; close(l.done) })
 }
-func (l *fakeLogin) Wait(ctx context.Context) (AccountInfo, error) {
+func (l *fakeLogin) Wait(ctx context.Context) (app.AccountInfo, error) {
 	select {
 	case <-l.done:
 		return l.acc, l.err
 	case <-ctx.Done():
-		return AccountInfo{}, ctx.Err()
+		return app.AccountInfo{}, ctx.Err()
 	}
 }
-func (l *fakeLogin) Cancel()                       { l.finish(AccountInfo{}, context.Canceled) }
+func (l *fakeLogin) Cancel()                       { l.finish(app.AccountInfo{}, context.Canceled) }
 func (l *fakeLogin) SubmitRedirect(u string) error { l.redirect = u; return nil }
 
 // fakeAutostart records start-at-login changes.
@@ -176,10 +177,10 @@ func newDesktopFixture(t *testing.T, dbPath string, seed func(st *store.Store, k
 	}
 	fx := &desktopFixture{clock: clk, tick: make(chan time.Time), auto: &fakeAutostart{}}
 	fx.core = &fakeCore{
-		st: st, keys: keys, sub: make(chan Event), disabled: map[string]bool{},
-		settings:  Settings{Port: 8317, Strategy: "fill-first", HealthAware: true, KeystoreBackend: "auto"},
-		providers: []LoginProvider{{ID: "claude-code", Name: "Claude Code"}, {ID: "copilot", Name: "GitHub Copilot", Device: true}},
-		accounts: []AccountInfo{
+		st: st, keys: keys, sub: make(chan app.Event), disabled: map[string]bool{},
+		settings:  app.Settings{Port: 8317, Strategy: "fill-first", HealthAware: true, KeystoreBackend: "auto"},
+		providers: []app.LoginProvider{{ID: "claude-code", Name: "Claude Code"}, {ID: "copilot", Name: "GitHub Copilot", Device: true}},
+		accounts: []app.AccountInfo{
 			{ID: "cc-1", Provider: "claude-code", Label: "dev@example.com"},
 			{ID: "openai-1", Provider: "openai", Label: "team key"},
 		},
@@ -190,13 +191,13 @@ func newDesktopFixture(t *testing.T, dbPath string, seed func(st *store.Store, k
 		defer mu.Unlock()
 		return slices.Clone(fx.snap)
 	}
-	fx.d = newDesktop(fx.core, health, DesktopOptions{Clock: clk, Autostart: fx.auto}, fx.tick)
+	fx.d = newDesktop(fx.core, health, Options{Clock: clk, Autostart: fx.auto}, fx.tick)
 	t.Cleanup(fx.d.Quit)
 	return fx
 }
 
 // send hands one core event to the event loop; it returns once the loop took it.
-func (fx *desktopFixture) send(ev Event) { fx.core.sub <- ev }
+func (fx *desktopFixture) send(ev app.Event) { fx.core.sub <- ev }
 
 // flush sends a rate-limit tick and waits until the loop handled it (the next send blocks until then).
 func (fx *desktopFixture) flush() {
@@ -225,8 +226,8 @@ func kinds(evs []ui.Event) []ui.EventKind {
 	return out
 }
 
-func request(at time.Time, keyID string) Event {
-	return Event{Kind: "request", Time: at, Request: &server.Record{
+func request(at time.Time, keyID string) app.Event {
+	return app.Event{Kind: "request", Time: at, Request: &server.Record{
 		Time: at, Route: "chat", KeyID: keyID, Model: "claude-sonnet-4-5", Provider: "claude-code",
 		CredentialID: "cc-1", Status: 200, Latency: 1200 * time.Millisecond,
 		Usage: llm.Usage{InputTokens: 100, OutputTokens: 20},
@@ -249,7 +250,7 @@ func TestDesktopEventsAreMergedAndRateLimited(t *testing.T) {
 	for i := 0; i < 20; i++ {
 		fx.send(request(fx.clock.Now(), ""))
 	}
-	fx.send(Event{Kind: "accounts"})
+	fx.send(app.Event{Kind: "accounts"})
 	fx.flush()
 	if got := fx.drain(); len(got) != 0 {
 		t.Fatalf("events released within the interval: %v", kinds(got))
@@ -287,14 +288,14 @@ func TestDesktopNotificationsAreDeduplicated(t *testing.T) {
 		}
 		return out
 	}
-	budget80 := Event{Kind: "budget", Key: "key-1", Title: `Key "ci" used 80% of its budget`, Body: "$4.00 of $5.00"}
-	budget100 := Event{Kind: "budget", Key: "key-1", Title: `Key "ci" reached its budget`, Body: "$5.00 of $5.00"}
-	fallback := Event{Kind: "fallback", Title: "Fallback model answered", Body: "gpt-5 failed; gpt-4.1 answered"}
-	inError := Event{Kind: "health", Key: "cc-1", Title: "cc-1 is failing", Body: "log in to Claude Code again"}
-	cooling := Event{Kind: "health", Key: "openai-1", Title: "openai-1 is cooling down"}
-	status := Event{Kind: "status", Title: "Proxy paused"}
+	budget80 := app.Event{Kind: "budget", Key: "key-1", Title: `Key "ci" used 80% of its budget`, Body: "$4.00 of $5.00"}
+	budget100 := app.Event{Kind: "budget", Key: "key-1", Title: `Key "ci" reached its budget`, Body: "$5.00 of $5.00"}
+	fallback := app.Event{Kind: "fallback", Title: "Fallback model answered", Body: "gpt-5 failed; gpt-4.1 answered"}
+	inError := app.Event{Kind: "health", Key: "cc-1", Title: "cc-1 is failing", Body: "log in to Claude Code again"}
+	cooling := app.Event{Kind: "health", Key: "openai-1", Title: "openai-1 is cooling down"}
+	status := app.Event{Kind: "status", Title: "Proxy paused"}
 
-	for _, ev := range []Event{budget80, budget80, budget100, fallback, fallback, inError, inError, cooling, status} {
+	for _, ev := range []app.Event{budget80, budget80, budget100, fallback, fallback, inError, inError, cooling, status} {
 		fx.send(ev)
 	}
 	got := notes()
@@ -341,7 +342,7 @@ func TestDesktopLoginFlows(t *testing.T) {
 	if fx.core.logins[0].redirect == "" {
 		t.Fatal("the pasted redirect did not reach the flow")
 	}
-	fx.core.logins[0].finish(AccountInfo{ID: "cc-2", Label: "new@example.com"}, nil)
+	fx.core.logins[0].finish(app.AccountInfo{ID: "cc-2", Label: "new@example.com"}, nil)
 	ev := <-fx.d.Events()
 	if ev.Kind != ui.EventLogin || ev.LoginID != lv.ID {
 		t.Fatalf("first event after the login = %+v", ev)
@@ -379,16 +380,16 @@ func TestDesktopLoginFlows(t *testing.T) {
 func TestLoginResult(t *testing.T) {
 	tests := []struct {
 		name  string
-		acc   AccountInfo
+		acc   app.AccountInfo
 		err   error
 		state ui.LoginState
 		msg   string
 	}{
-		{"label", AccountInfo{ID: "a", Label: "me@x"}, nil, ui.LoginSucceeded, "me@x"},
-		{"id when no label", AccountInfo{ID: "a"}, nil, ui.LoginSucceeded, "a"},
-		{"cancelled", AccountInfo{}, context.Canceled, ui.LoginCancelled, "The login was cancelled."},
-		{"timeout", AccountInfo{}, context.DeadlineExceeded, ui.LoginFailed, "The login timed out: start it again and finish it in the browser."},
-		{"error", AccountInfo{}, errors.New("access denied"), ui.LoginFailed, "access denied"},
+		{"label", app.AccountInfo{ID: "a", Label: "me@x"}, nil, ui.LoginSucceeded, "me@x"},
+		{"id when no label", app.AccountInfo{ID: "a"}, nil, ui.LoginSucceeded, "a"},
+		{"cancelled", app.AccountInfo{}, context.Canceled, ui.LoginCancelled, "The login was cancelled."},
+		{"timeout", app.AccountInfo{}, context.DeadlineExceeded, ui.LoginFailed, "The login timed out: start it again and finish it in the browser."},
+		{"error", app.AccountInfo{}, errors.New("access denied"), ui.LoginFailed, "access denied"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -403,7 +404,7 @@ func TestLoginResult(t *testing.T) {
 func TestDesktopBusyPortThenAnotherPort(t *testing.T) {
 	fx := newDesktopFixture(t, "", nil)
 	fx.core.stopped, fx.core.busyPort = true, 8317
-	fx.d.SetLastError("Port 8317 is in use: choose another port in Settings")
+	fx.d.SetLastError("Port 8317 is in use: choose another port in app.Settings")
 	if s := fx.d.Status(); s.Running || s.LastError == "" {
 		t.Fatalf("Status with a busy port = %+v", s)
 	}
@@ -489,7 +490,7 @@ func TestDesktopStatusKeysSettingsAndLifecycle(t *testing.T) {
 
 func TestDesktopSpendFromSeededStore(t *testing.T) {
 	dir := t.TempDir()
-	if _, err := seedDemo(dir, desktopNow, 0.05); err != nil {
+	if _, err := app.SeedDemoVolume(dir, desktopNow, 0.05); err != nil {
 		t.Fatal(err)
 	}
 	fx := newDesktopFixture(t, filepath.Join(dir, "cliproxy.db"), nil)

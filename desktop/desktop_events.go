@@ -1,10 +1,11 @@
-package app
+package desktop
 
 import (
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/cliproxy/cliproxy/app"
 	"github.com/cliproxy/cliproxy/proxycore/route"
 	"github.com/cliproxy/cliproxy/ui"
 )
@@ -97,7 +98,7 @@ func uiKindFor(kind string) ui.EventKind {
 
 // loop follows the core's events until Quit: requests feed the traffic ring, other events mark view parts
 // as changed, and on every tick the changed parts are released as one batch.
-func (d *Desktop) loop(sub <-chan Event, tick <-chan time.Time) {
+func (d *Desktop) loop(sub <-chan app.Event, tick <-chan time.Time) {
 	for {
 		select {
 		case <-d.ctx.Done():
@@ -127,7 +128,7 @@ func (d *Desktop) guard(f func()) {
 // handle folds one core event into the view state. Of the core's titled events only those worth a
 // notification become one: a credential entering ERROR, a budget at 80% or 100% and a fallback model
 // answering. Login results are announced by waitLogin for the flows started here.
-func (d *Desktop) handle(ev Event) {
+func (d *Desktop) handle(ev app.Event) {
 	if r := ev.Request; r != nil {
 		at := r.Time
 		if at.IsZero() {

@@ -1,16 +1,17 @@
-package app
+package desktop
 
 import (
 	"context"
 	"errors"
 	"fmt"
 
+	"github.com/cliproxy/cliproxy/app"
 	"github.com/cliproxy/cliproxy/ui"
 )
 
 // loginHandle is a running login flow (*Login).
 type loginHandle interface {
-	Wait(ctx context.Context) (AccountInfo, error)
+	Wait(ctx context.Context) (app.AccountInfo, error)
 	Cancel()
 	SubmitRedirect(rawURL string) error
 }
@@ -37,7 +38,7 @@ func (d *Desktop) Providers() []ui.ProviderView {
 }
 
 // providerView maps a login provider to its menu entry.
-func providerView(p LoginProvider) ui.ProviderView {
+func providerView(p app.LoginProvider) ui.ProviderView {
 	v := ui.ProviderView{ID: p.ID, Name: p.Name, Login: ui.LoginBrowser}
 	if p.Device {
 		v.Login = ui.LoginDevice
@@ -49,7 +50,7 @@ func providerView(p LoginProvider) ui.ProviderView {
 }
 
 // loginView maps a flow that has just started; device flows are those that show a user code.
-func loginView(l *Login) ui.LoginView {
+func loginView(l *app.Login) ui.LoginView {
 	v := ui.LoginView{ID: l.ID, Provider: l.Provider, Kind: ui.LoginBrowser, URL: l.URL, State: ui.LoginPending}
 	if l.UserCode != "" {
 		v.Kind, v.UserCode, v.VerificationURI = ui.LoginDevice, l.UserCode, l.VerificationURI
@@ -67,7 +68,7 @@ func (d *Desktop) StartLogin(providerID string) (ui.LoginView, error) {
 			name = p.Name
 		}
 	}
-	l, view, err := d.core.startLogin(d.ctx, providerID, LoginOptions{OpenURL: d.openURL})
+	l, view, err := d.core.startLogin(d.ctx, providerID, app.LoginOptions{OpenURL: d.openURL})
 	if err != nil {
 		return ui.LoginView{}, fmt.Errorf("starting the %s login: %w", name, err)
 	}
@@ -119,7 +120,7 @@ func (d *Desktop) waitLogin(f *loginFlow) {
 }
 
 // loginResult turns the end of a flow into its state and message (the account label, or a reason).
-func loginResult(acc AccountInfo, err error) (ui.LoginState, string) {
+func loginResult(acc app.AccountInfo, err error) (ui.LoginState, string) {
 	switch {
 	case err == nil:
 		label := acc.Label

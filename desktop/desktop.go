@@ -1,4 +1,8 @@
-package app
+// Package desktop adapts the app core to the dashboard and tray: it implements ui.Backend over *app.Core
+// (status, accounts, health, traffic, spend, keys, logins, settings, lifecycle) and merges the core's events
+// into the few updates a second the UI shows. It sits between ui and app so that app never depends on
+// the UI toolkit and ui never depends on the proxy engine.
+package desktop
 
 import (
 	"context"
@@ -12,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cliproxy/cliproxy/app"
 	"github.com/cliproxy/cliproxy/app/autostart"
 	"github.com/cliproxy/cliproxy/proxycore/clock"
 	"github.com/cliproxy/cliproxy/proxycore/route"
@@ -31,8 +36,8 @@ type Autostarter interface {
 	Disable() error
 }
 
-// DesktopOptions tunes a Desktop. The zero value is ready to use.
-type DesktopOptions struct {
+// Options tunes a Desktop. The zero value is ready to use.
+type Options struct {
 	// Logger receives diagnostics; nil discards them.
 	Logger *slog.Logger
 	// Clock drives traffic buckets, rate limiting and notification dedupe; nil means the system clock.
@@ -61,18 +66,18 @@ type desktopCore interface {
 	ClientKey() string
 	Store() *store.Store
 	Keys() *spend.Keys
-	Accounts() []AccountInfo
+	Accounts() []app.AccountInfo
 	SetAccountDisabled(id string, disabled bool) error
 	RemoveAccount(id string) error
-	LoginProviders() []LoginProvider
-	startLogin(ctx context.Context, providerID string, o LoginOptions) (loginHandle, ui.LoginView, error)
-	Settings() Settings
-	ApplySettings(s Settings) error
-	Subscribe() (<-chan Event, func())
+	LoginProviders() []app.LoginProvider
+	startLogin(ctx context.Context, providerID string, o app.LoginOptions) (loginHandle, ui.LoginView, error)
+	Settings() app.Settings
+	ApplySettings(s app.Settings) error
+	Subscribe() (<-chan app.Event, func())
 }
 
 // coreAdapter adds the router snapshot, which *Core exposes through its server.
-type coreAdapter struct{ *Core }
+type coreAdapter struct{ *app.Core }
 
 func (c coreAdapter) health() []route.CredentialHealth {
 	if s := c.Server(); s != nil && s.Router() != nil {
@@ -82,7 +87,7 @@ func (c coreAdapter) health() []route.CredentialHealth {
 }
 
 // startLogin starts a flow and maps it to its first view.
-func (c coreAdapter) startLogin(ctx context.Context, providerID string, o LoginOptions) (loginHandle, ui.LoginView, error) {
+func (c coreAdapter) startLogin(ctx context.Context, providerID string, o app.LoginOptions) (loginHandle, ui.LoginView, error) {
 	l, err := c.StartLogin(ctx, providerID, o)
 	if err != nil {
 		return nil, ui.LoginView{}, err
@@ -124,16 +129,16 @@ type Desktop struct {
 
 var _ ui.Backend = (*Desktop)(nil)
 
-// NewDesktop returns the view-model over c, which must be started. It seeds the traffic chart and the
+// New returns the view-model over c, which must be started. It seeds the traffic chart and the
 // Logs tab from the store and starts following the core's events until Quit.
-func NewDesktop(c *Core, o DesktopOptions) *Desktop {
+func New(c *app.Core, o Options) *Desktop {
 	a := coreAdapter{c}
 	return newDesktop(a, a.health, o, nil)
 }
 
 // newDesktop builds a Desktop over any core. tick, when not nil, replaces the rate-limit ticker (tests
 // send on it by hand).
-func newDesktop(c desktopCore, health func() []route.CredentialHealth, o DesktopOptions, tick <-chan time.Time) *Desktop {
+func newDesktop(c desktopCore, health func() []route.CredentialHealth, o Options, tick <-chan time.Time) *Desktop {
 	d := &Desktop{
 		core:      c,
 		health:    health,
@@ -439,14 +444,14 @@ func (d *Desktop) startAtLogin() bool {
 // proxy could not start because its port was busy, starts on the new one); start at login is registered
 // or removed.
 func (d *Desktop) ApplySettings(v ui.SettingsView) error {
-	err := d.core.ApplySettings(Settings{Port: v.Port, Strategy: v.Strategy, HealthAware: v.HealthAware,
+	err := d.core.ApplySettings(app.Settings{Port: v.Port, Strategy: v.Strategy, HealthAware: v.HealthAware,
 		KeystoreBackend: v.KeystoreBackend})
 	if err != nil {
 		return err
 	}
 	if !d.core.Running() {
 		if err := d.core.Start(context.Background()); err != nil {
-			d.SetLastError(fmt.Sprintf("Port %d is in use: choose another port in Settings", v.Port))
+			d.SetLastError(fmt.Sprintf("Port %d is in use: choose another port in app.Settings", v.Port))
 			return fmt.Errorf("the proxy could not start on port %d: %w", v.Port, err)
 		}
 	}
@@ -500,7 +505,7 @@ func (d *Desktop) Quit() {
 		d.mu.Unlock()
 		d.cancel()
 		<-d.loopDone
-		ctx, cancel := context.WithTimeout(context.Background(), ShutdownGrace)
+		ctx, cancel := context.WithTimeout(context.Background(), app.ShutdownGrace)
 		defer cancel()
 		if err := d.core.Close(ctx); err != nil {
 			d.log.Warn("desktop: closing the proxy", "err", err)

@@ -1,4 +1,4 @@
-package app
+package desktop
 
 import (
 	"fmt"
@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cliproxy/cliproxy/app"
 	"github.com/cliproxy/cliproxy/proxycore/provider"
 	"github.com/cliproxy/cliproxy/proxycore/route"
 	"github.com/cliproxy/cliproxy/proxycore/store"
@@ -46,7 +47,7 @@ func (d *Desktop) Accounts() []ui.AccountView {
 }
 
 // accountView maps one account with its health and today's usage.
-func accountView(a AccountInfo, h route.CredentialHealth, used store.SpendTotal, relogin bool, now time.Time) ui.AccountView {
+func accountView(a app.AccountInfo, h route.CredentialHealth, used store.SpendTotal, relogin bool, now time.Time) ui.AccountView {
 	v := ui.AccountView{
 		ID: a.ID, Provider: a.Provider, Label: a.Label, Disabled: a.Disabled, State: uiState(h.State),
 		RequestsToday: used.Requests, SpendToday: used.CostUSD, CanRelogin: relogin,
