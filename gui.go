@@ -97,8 +97,9 @@ func runGUI(args []string, env app.Env) int {
 	}
 
 	tab := env.Getenv(tabEnv)
-	show := *demo || tab != "" || startErr != nil || !trayHostPresent()
-	u, err := ui.New(a, d, ui.Options{Logger: log, ShowWindow: show})
+	noTray := !trayHostPresent()
+	show := *demo || tab != "" || startErr != nil || noTray
+	u, err := ui.New(a, d, ui.Options{Logger: log, ShowWindow: show, NoTrayHost: noTray})
 	if err != nil {
 		d.Quit()
 		fmt.Fprintln(env.Stderr, "cliproxy:", err)

@@ -30,6 +30,9 @@ type Options struct {
 	NotifyEvery time.Duration
 	// ShowWindow opens the dashboard at start. Without a system tray it is always opened.
 	ShowWindow bool
+	// NoTrayHost says the desktop has no tray host to show the icon (a bare X session, some Wayland
+	// compositors): the dashboard is then the app's only window, and closing it quits.
+	NoTrayHost bool
 }
 
 // part is a set of view areas to refresh.
@@ -172,13 +175,17 @@ func New(a fyne.App, b Backend, opts Options) (*UI, error) {
 
 	u.tray = newTrayMenu(u)
 	if d, ok := a.(desktop.App); ok {
-		u.hasTray = true
 		d.SetSystemTrayIcon(fyne.NewStaticResource("tray.png", assets.TrayIcon))
 		d.SetSystemTrayMenu(u.tray.menu)
 		// A left click on the tray icon shows the dashboard where the tray host supports it.
 		d.SetSystemTrayWindow(u.win)
+		u.hasTray = !opts.NoTrayHost
+	}
+	if u.hasTray {
 		u.win.SetCloseIntercept(u.win.Hide)
 	} else {
+		// Without a tray the window is the only way back to the app, so closing it must quit rather
+		// than leave an invisible process behind.
 		u.win.SetOnClosed(u.Quit)
 	}
 	if opts.ShowWindow || !u.hasTray {

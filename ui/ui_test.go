@@ -419,3 +419,17 @@ func TestActionErrorShowsDialog(t *testing.T) {
 		t.Error("Start at login checked although applying failed")
 	}
 }
+
+func TestWithoutTrayHostTheWindowIsTheApp(t *testing.T) {
+	a := test.NewTempApp(t)
+	u, err := New(a, DemoBackend(), Options{NoTrayHost: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.hasTray {
+		t.Fatal("the UI counts on a tray although the desktop has no tray host")
+	}
+	if !u.win.Content().Visible() {
+		t.Error("the dashboard is hidden although it is the only window")
+	}
+}
