@@ -32,6 +32,7 @@ func (c *Core) managementRoutes() []server.MgmtRoute {
 		{Method: http.MethodPost, Path: "/accounts/{id}/disable", Handler: c.mgmtSetDisabled(true)},
 		{Method: http.MethodPost, Path: "/accounts/{id}/enable", Handler: c.mgmtSetDisabled(false)},
 		{Method: http.MethodDelete, Path: "/accounts/{id}", Handler: c.mgmtRemoveAccount},
+		{Method: http.MethodPost, Path: "/logins", Handler: c.mgmtStartLogin},
 		{Method: http.MethodPost, Path: "/logins/{provider}", Handler: c.mgmtStartLogin},
 		{Method: http.MethodGet, Path: "/logins/{id}", Handler: c.mgmtLogin},
 		{Method: http.MethodPost, Path: "/logins/{id}/redirect", Handler: c.mgmtLoginRedirect},
@@ -377,22 +378,36 @@ func (c *Core) mgmtRemoveAccount(w http.ResponseWriter, r *http.Request) {
 	writeMgmtJSON(w, http.StatusOK, map[string]any{"id": id, "removed": true})
 }
 
-// loginJSON is a login as the management API shows it.
+// loginJSON is a login as the management API shows it. Status is "pending" while the user signs in,
+// "ok" with the account label once the account is stored, and "error" with the reason otherwise
+// (declined, expired, cancelled, ...).
 type loginJSON struct {
 	ID                      string       `json:"id"`
 	Provider                string       `json:"provider"`
-	State                   string       `json:"state"`
+	Status                  string       `json:"status"`
 	URL                     string       `json:"url,omitempty"`
-	VerificationURI         string       `json:"verification_uri,omitempty"`
-	VerificationURIComplete string       `json:"verification_uri_complete,omitempty"`
-	UserCode                string       `json:"user_code,omitempty"`
+	VerificationURI         string       `json:"verification-uri,omitempty"`
+	VerificationURIComplete string       `json:"verification-uri-complete,omitempty"`
+	UserCode                string       `json:"user-code,omitempty"`
 	ExpiresAt               *time.Time   `json:"expires-at,omitempty"`
+	Label                   string       `json:"label,omitempty"`
 	Error                   string       `json:"error,omitempty"`
 	Account                 *accountJSON `json:"account,omitempty"`
 }
 
+// loginStatus maps a login's state onto the management API's three statuses.
+func loginStatus(state string) string {
+	switch state {
+	case LoginWaiting:
+		return "pending"
+	case LoginDone:
+		return "ok"
+	}
+	return "error"
+}
+
 func toLoginJSON(l *Login) loginJSON {
-	out := loginJSON{ID: l.ID, Provider: l.Provider, State: l.State(), URL: l.URL, VerificationURI: l.VerificationURI,
+	out := loginJSON{ID: l.ID, Provider: l.Provider, Status: loginStatus(l.State()), URL: l.URL, VerificationURI: l.VerificationURI,
 		VerificationURIComplete: l.VerificationURIComplete, UserCode: l.UserCode}
 	if !l.ExpiresAt.IsZero() {
 		t := l.ExpiresAt
@@ -401,15 +416,29 @@ func toLoginJSON(l *Login) loginJSON {
 	if err := l.Err(); err != nil {
 		out.Error = err.Error()
 	}
-	if out.State == LoginDone {
+	if l.State() == LoginDone {
 		a := toAccountJSON(l.Account())
-		out.Account = &a
+		out.Account, out.Label = &a, a.Label
 	}
 	return out
 }
 
+// mgmtStartLogin serves POST /logins with {"provider": ID} (and POST /logins/{provider}).
 func (c *Core) mgmtStartLogin(w http.ResponseWriter, r *http.Request) {
 	id := mux.Vars(r)["provider"]
+	if id == "" {
+		var in struct {
+			Provider string `json:"provider"`
+		}
+		if !readMgmtJSON(w, r, &in) {
+			return
+		}
+		id = strings.TrimSpace(in.Provider)
+		if id == "" {
+			writeMgmtErr(w, http.StatusBadRequest, "Name the provider to log in to: {\"provider\": \"claude-code\"} (one of: "+strings.Join(c.providers.IDs(), ", ")+").")
+			return
+		}
+	}
 	if _, ok := c.providers.Get(id); !ok {
 		writeMgmtErr(w, http.StatusNotFound, "Unknown provider '"+id+"'. Use one of: "+strings.Join(c.providers.IDs(), ", ")+".")
 		return
@@ -419,21 +448,21 @@ func (c *Core) mgmtStartLogin(w http.ResponseWriter, r *http.Request) {
 		writeMgmtErr(w, http.StatusBadGateway, "Starting the login failed ("+err.Error()+"); try again.")
 		return
 	}
-	writeMgmtJSON(w, http.StatusCreated, map[string]any{"login": toLoginJSON(l)})
+	writeMgmtJSON(w, http.StatusCreated, toLoginJSON(l))
 }
 
 func (c *Core) mgmtFindLogin(w http.ResponseWriter, r *http.Request) (*Login, bool) {
 	id := mux.Vars(r)["id"]
 	l, ok := c.LoginByID(id)
 	if !ok {
-		writeMgmtErr(w, http.StatusNotFound, "No login with id '"+id+"'; it may have finished a while ago. Start a new one with POST /v0/management/logins/{provider}.")
+		writeMgmtErr(w, http.StatusNotFound, "No login with id '"+id+"'; it may have finished a while ago. Start a new one with POST /v0/management/logins.")
 	}
 	return l, ok
 }
 
 func (c *Core) mgmtLogin(w http.ResponseWriter, r *http.Request) {
 	if l, ok := c.mgmtFindLogin(w, r); ok {
-		writeMgmtJSON(w, http.StatusOK, map[string]any{"login": toLoginJSON(l)})
+		writeMgmtJSON(w, http.StatusOK, toLoginJSON(l))
 	}
 }
 
@@ -456,7 +485,7 @@ func (c *Core) mgmtLoginRedirect(w http.ResponseWriter, r *http.Request) {
 		writeMgmtErr(w, http.StatusBadRequest, capitalize(err.Error())+". Copy the whole address from the browser and try again.")
 		return
 	}
-	writeMgmtJSON(w, http.StatusAccepted, map[string]any{"login": toLoginJSON(l)})
+	writeMgmtJSON(w, http.StatusAccepted, toLoginJSON(l))
 }
 
 func (c *Core) mgmtCancelLogin(w http.ResponseWriter, r *http.Request) {

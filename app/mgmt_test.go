@@ -181,16 +181,16 @@ func TestManagementAccountsAndLogins(t *testing.T) {
 	}
 
 	// A browser login finished by pasting the redirect address.
-	code, out, raw = mgmt(t, c, http.MethodPost, "/logins/claude-code", "")
+	code, out, raw = mgmt(t, c, http.MethodPost, "/logins", `{"provider":"claude-code"}`)
 	if code != http.StatusCreated {
 		t.Fatalf("start login: %d %s", code, raw)
 	}
-	login := out["login"].(map[string]any)
+	login := out
 	id, authURL := login["id"].(string), login["url"].(string)
-	if login["state"] != LoginWaiting || authURL == "" {
+	if login["status"] != "pending" || authURL == "" {
 		t.Fatalf("login %v", login)
 	}
-	if code, out, _ = mgmt(t, c, http.MethodGet, "/logins/"+id, ""); code != http.StatusOK || out["login"].(map[string]any)["state"] != LoginWaiting {
+	if code, out, _ = mgmt(t, c, http.MethodGet, "/logins/"+id, ""); code != http.StatusOK || out["status"] != "pending" {
 		t.Fatalf("get login: %d %v", code, out)
 	}
 	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
@@ -218,22 +218,28 @@ func TestManagementAccountsAndLogins(t *testing.T) {
 		secret(cred.Token.RefreshToken)
 	}
 	code, out, raw = mgmt(t, c, http.MethodGet, "/logins/"+id, "")
-	if code != http.StatusOK || out["login"].(map[string]any)["state"] != LoginDone || !strings.Contains(raw, oauthfake.Email) || strings.Contains(raw, "sk-ant-o") {
+	if code != http.StatusOK || out["status"] != "ok" || out["label"] != acct.Label || !strings.Contains(raw, oauthfake.Email) || strings.Contains(raw, "sk-ant-o") {
 		t.Fatalf("finished login: %d %s", code, raw)
 	}
 
 	// A device login shows its code and can be cancelled.
 	code, out, raw = mgmt(t, c, http.MethodPost, "/logins/copilot", "")
-	if code != http.StatusCreated || out["login"].(map[string]any)["user_code"] != oauthfake.DeviceUserCode {
+	if code != http.StatusCreated || out["user-code"] != oauthfake.DeviceUserCode || out["verification-uri"] == nil {
 		t.Fatalf("device login: %d %s", code, raw)
 	}
-	did := out["login"].(map[string]any)["id"].(string)
+	did := out["id"].(string)
 	if code, _, _ = mgmt(t, c, http.MethodDelete, "/logins/"+did, ""); code != http.StatusOK {
 		t.Fatalf("cancel: %d", code)
 	}
 	dl, _ := c.LoginByID(did)
 	if _, err := dl.Wait(ctx); err == nil || dl.State() != LoginCanceled {
 		t.Fatalf("cancelled device login: %v %s", err, dl.State())
+	}
+	if code, out, _ = mgmt(t, c, http.MethodGet, "/logins/"+did, ""); code != http.StatusOK || out["status"] != "error" || out["error"] == nil {
+		t.Fatalf("cancelled login status: %d %v", code, out)
+	}
+	if code, out, _ = mgmt(t, c, http.MethodPost, "/logins", `{}`); code != http.StatusBadRequest || !strings.Contains(errMessage(out), "provider") {
+		t.Fatalf("login without a provider: %d %v", code, out)
 	}
 	if code, out, _ = mgmt(t, c, http.MethodPost, "/logins/nope", ""); code != http.StatusNotFound || !strings.Contains(errMessage(out), "claude-code") {
 		t.Fatalf("unknown provider: %d %v", code, out)
