@@ -98,6 +98,8 @@ type Core struct {
 	ksMu      sync.RWMutex // guards ks and ksBackend
 	ks        keystore.Store
 	ksBackend string
+	// keychainNotice explains, when "auto" fell back to the file store at start, why and what to do.
+	keychainNotice string
 
 	cfgMu sync.RWMutex // guards cfg
 	cfg   *config.Config
@@ -161,7 +163,11 @@ func OpenCore(o CoreOptions) (_ *Core, err error) {
 	}
 	cfg := c.cfg
 
-	ks, backend, err := openKeystore(cfg.Keystore, o.DataDir, "", log)
+	ks, backend, err := openKeystoreNotify(cfg.Keystore, o.DataDir, "", log, func(reason error) {
+		c.keychainNotice = "The OS keychain could not be used (" + reason.Error() + "), so logins are kept in an " +
+			"encrypted file in the data folder instead. They are safe there; to use the keychain, unlock it (or " +
+			"install a Secret Service such as gnome-keyring) and choose \"keychain\" under Settings, which moves them."
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -295,3 +301,7 @@ func fileExists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
 }
+
+// KeychainNotice is a sentence for the user when the keystore fell back from the OS keychain to the
+// encrypted file store at start ("" when it did not).
+func (c *Core) KeychainNotice() string { return c.keychainNotice }

@@ -30,8 +30,14 @@ const (
 // "auto" means the file store (demo data and tests stay out of the user's keychain). backend, when not
 // empty, overrides ks.Backend (used by `accounts migrate`).
 func openKeystore(ks config.Keystore, dataDir, backend string, log *slog.Logger) (keystore.Store, string, error) {
+	return openKeystoreNotify(ks, dataDir, backend, log, nil)
+}
+
+// openKeystoreNotify is openKeystore telling onFallback why "auto" fell back to the file store.
+func openKeystoreNotify(ks config.Keystore, dataDir, backend string, log *slog.Logger, onFallback func(error)) (keystore.Store, string, error) {
 	opts := keystore.Options{
 		Backend: ks.Backend, Dir: ks.Dir, EncryptionKey: ks.EncryptionKey, AllowPlaintext: ks.AllowPlaintextFallback,
+		OnFallback: onFallback,
 	}
 	if backend != "" {
 		opts.Backend = backend

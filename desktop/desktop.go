@@ -52,6 +52,9 @@ type Options struct {
 	SpendTTL time.Duration
 	// NotifyEvery shows notifications that share a key at most once per this period; 0 means 1 hour.
 	NotifyEvery time.Duration
+	// StartupNotice, when set, is shown in a dialog as soon as the UI runs (New sets it from the core,
+	// e.g. when the OS keychain was locked and logins went to the encrypted file store).
+	StartupNotice string
 }
 
 // desktopCore is the part of *Core the desktop view-model reads; tests can stand in for it.
@@ -133,6 +136,9 @@ var _ ui.Backend = (*Desktop)(nil)
 // Logs tab from the store and starts following the core's events until Quit.
 func New(c *app.Core, o Options) *Desktop {
 	a := coreAdapter{c}
+	if o.StartupNotice == "" {
+		o.StartupNotice = c.KeychainNotice()
+	}
 	return newDesktop(a, a.health, o, nil)
 }
 
@@ -175,6 +181,9 @@ func newDesktop(c desktopCore, health func() []route.CredentialHealth, o Options
 	d.notes = newNotifier(every)
 	d.spend = newSpendCache(c.Store(), d.clock, ttl, d.log)
 	d.ctx, d.cancel = context.WithCancel(context.Background())
+	if o.StartupNotice != "" {
+		d.events <- ui.Event{Kind: ui.EventDialog, Title: "Logins are kept in an encrypted file", Body: o.StartupNotice}
+	}
 	d.seedTraffic()
 	sub, unsubscribe := c.Subscribe()
 	var ticker *time.Ticker

@@ -698,3 +698,26 @@ func TestMaskKeyAndPort(t *testing.T) {
 		}
 	}
 }
+
+func TestDesktopStartupNoticeOpensADialog(t *testing.T) {
+	fx := newDesktopFixture(t, "", nil)
+	if evs := fx.drain(); len(evs) != 0 {
+		t.Fatalf("events without a notice: %+v", evs)
+	}
+	st, err := store.Open(filepath.Join(t.TempDir(), "n.db"), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	core := &fakeCore{st: st, sub: make(chan app.Event), disabled: map[string]bool{}}
+	d := newDesktop(core, nil, Options{Clock: fx.clock, Autostart: fx.auto, StartupNotice: "The OS keychain is locked."}, make(chan time.Time))
+	defer d.Quit()
+	select {
+	case ev := <-d.Events():
+		if ev.Kind != ui.EventDialog || ev.Body != "The OS keychain is locked." || ev.Title == "" {
+			t.Fatalf("first event = %+v, want the notice as a dialog", ev)
+		}
+	default:
+		t.Fatal("no dialog event for the startup notice")
+	}
+}

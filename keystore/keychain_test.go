@@ -210,9 +210,13 @@ func TestOpenAutoFallsBackToFile(t *testing.T) {
 	var logs bytes.Buffer
 	logger := slog.New(slog.NewTextHandler(&logs, nil))
 	dir := t.TempDir()
-	s, backend, err := Open(Options{Backend: "auto", Dir: dir, EncryptionKey: rawKey(t)}, logger)
+	var told error
+	s, backend, err := Open(Options{Backend: "auto", Dir: dir, EncryptionKey: rawKey(t), OnFallback: func(e error) { told = e }}, logger)
 	if err != nil || backend != BackendFile {
 		t.Fatalf("Open = %q, %v; want file", backend, err)
+	}
+	if told == nil || !strings.Contains(told.Error(), "org.freedesktop.secrets") {
+		t.Fatalf("OnFallback was told %v, want the keychain's reason", told)
 	}
 	if _, ok := s.(*FileStore); !ok {
 		t.Fatalf("store is %T", s)

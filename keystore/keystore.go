@@ -60,6 +60,9 @@ type Options struct {
 	AllowPlaintext bool
 	// Service overrides the keychain service name (default "cliproxy"); tests use a unique one.
 	Service string
+	// OnFallback, when set, is told why "auto" could not use the OS keychain (locked, missing, no
+	// Secret Service) before the file store is opened instead, so the app can explain it to the user.
+	OnFallback func(reason error)
 }
 
 // DefaultDir returns <user config dir>/cliproxy/auth.
@@ -105,6 +108,9 @@ func Open(opts Options, logger *slog.Logger) (Store, string, error) {
 		}
 		logger.Warn("keystore: OS keychain not usable, falling back to the encrypted file store",
 			"reason", err.Error())
+		if opts.OnFallback != nil {
+			opts.OnFallback(err)
+		}
 		fs, ferr := openFileFromOptions(opts, logger)
 		if ferr != nil {
 			return nil, "", ferr

@@ -185,6 +185,9 @@ const (
 	EventSettings     EventKind = "settings"
 	EventLogin        EventKind = "login"
 	EventNotification EventKind = "notification"
+	// EventDialog asks the user to read something now (Title, Body): the dashboard opens with a dialog,
+	// e.g. when the OS keychain is locked and logins are kept in the encrypted file store instead.
+	EventDialog EventKind = "dialog"
 )
 
 // Event tells the UI that something changed. The backend merges and rate-limits them; ui refreshes the

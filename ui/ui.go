@@ -281,6 +281,9 @@ func (u *UI) loop(ctx context.Context) {
 					key = ev.Title
 				}
 				u.notify(ev.Title, ev.Body, key)
+			case EventDialog:
+				title, body := ev.Title, ev.Body
+				fyne.Do(func() { u.showDialog(title, body) })
 			case EventLogin:
 				id := ev.LoginID
 				u.async(func() {
@@ -475,4 +478,11 @@ func (d *deduper) allow(key string, now time.Time) bool {
 	}
 	d.last[key] = now
 	return true
+}
+
+// showDialog opens the dashboard with an information dialog the user has to acknowledge.
+func (u *UI) showDialog(title, body string) {
+	u.win.Show()
+	d := dialog.NewInformation(title, body, u.win)
+	d.Show()
 }

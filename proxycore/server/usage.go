@@ -54,12 +54,81 @@ type usageEnvelope struct {
 }
 
 // extractUsage reads the usage of a non-streaming response body of format f. Unknown shapes give zero usage.
+// Every format puts its usage object after the content, so the last "usage" (or "usageMetadata") key is
+// the response's own; only that small object is decoded, which keeps large answers cheap. Bodies where
+// that does not work go through the full decode.
 func extractUsage(f llm.Format, body []byte) llm.Usage {
+	key := usageKey
+	if f == llm.FormatGemini {
+		key = usageMetadataKey
+	}
+	if obj := lastObjectFor(body, key); obj != nil {
+		var env usageEnvelope
+		if f == llm.FormatGemini {
+			env.UsageMetadata = new(geminiUsage)
+			if json.Unmarshal(obj, env.UsageMetadata) == nil {
+				return env.normalize(f)
+			}
+		} else {
+			env.Usage = new(wireUsage)
+			if json.Unmarshal(obj, env.Usage) == nil {
+				return env.normalize(f)
+			}
+		}
+	}
 	var env usageEnvelope
 	if json.Unmarshal(body, &env) != nil {
 		return llm.Usage{}
 	}
 	return env.normalize(f)
+}
+
+// lastObjectFor returns the JSON object that is the value of the last unescaped occurrence of key
+// ("\"usage\"") in body, or nil when there is none or it is not an object.
+func lastObjectFor(body, key []byte) []byte {
+	i := bytes.LastIndex(body, key)
+	for i > 0 && body[i-1] == '\\' { // inside a string: an escaped quote
+		i = bytes.LastIndex(body[:i], key)
+	}
+	if i < 0 {
+		return nil
+	}
+	j := i + len(key)
+	for j < len(body) && (body[j] == ' ' || body[j] == '\t' || body[j] == '\n' || body[j] == '\r') {
+		j++
+	}
+	if j >= len(body) || body[j] != ':' {
+		return nil
+	}
+	j++
+	for j < len(body) && (body[j] == ' ' || body[j] == '\t' || body[j] == '\n' || body[j] == '\r') {
+		j++
+	}
+	if j >= len(body) || body[j] != '{' {
+		return nil
+	}
+	depth, inStr := 0, false
+	for k := j; k < len(body); k++ {
+		c := body[k]
+		switch {
+		case inStr:
+			if c == '\\' {
+				k++
+			} else if c == '"' {
+				inStr = false
+			}
+		case c == '"':
+			inStr = true
+		case c == '{':
+			depth++
+		case c == '}':
+			depth--
+			if depth == 0 {
+				return body[j : k+1]
+			}
+		}
+	}
+	return nil
 }
 
 func (env *usageEnvelope) normalize(f llm.Format) llm.Usage {
