@@ -72,8 +72,16 @@ func (c *Core) listenLocked() error {
 func (c *Core) serveLocked() {
 	done := make(chan error, 1)
 	c.serveDone = done
+	// ServeAsync takes the listener now, so a port move right after Start shuts down this server and
+	// not one whose goroutine has yet to run.
+	served, err := c.srv.ServeAsync()
+	if err != nil {
+		c.log.Error("proxy server did not start", "err", err)
+		done <- err
+		return
+	}
 	go func() {
-		err := c.srv.Serve()
+		err := <-served
 		if err != nil {
 			c.log.Error("proxy server stopped", "err", err)
 		}

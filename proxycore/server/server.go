@@ -195,12 +195,25 @@ func (s *Server) Listen() (net.Addr, error) {
 
 // Serve serves on the listener bound by Listen until Shutdown. It returns nil after a clean shutdown.
 func (s *Server) Serve() error {
+	done, err := s.ServeAsync()
+	if err != nil {
+		return err
+	}
+	return <-done
+}
+
+// ServeAsync starts serving on the listener bound by Listen and returns at once; the channel receives
+// Serve's result (nil after a clean shutdown). The listener and the HTTP server are taken before it
+// returns, so a Listen and Shutdown that follow (moving to another port) act on this server, never on one
+// that has not started yet.
+func (s *Server) ServeAsync() (<-chan error, error) {
 	s.srvMu.Lock()
 	ln := s.ln
 	if ln == nil {
 		s.srvMu.Unlock()
-		return errors.New("server: Listen must be called before Serve")
+		return nil, errors.New("server: Listen must be called before Serve")
 	}
+	s.ln = nil // consumed: a second Serve needs a new Listen
 	srv := &http.Server{
 		Handler:           s.handler,
 		ReadHeaderTimeout: 30 * time.Second,
@@ -211,11 +224,15 @@ func (s *Server) Serve() error {
 	s.httpSrv = srv
 	s.srvMu.Unlock()
 	s.ready.Store(true)
-	err := srv.Serve(ln)
-	if errors.Is(err, http.ErrServerClosed) {
-		return nil
-	}
-	return err
+	done := make(chan error, 1)
+	go func() {
+		err := srv.Serve(ln)
+		if errors.Is(err, http.ErrServerClosed) {
+			err = nil
+		}
+		done <- err
+	}()
+	return done, nil
 }
 
 // Shutdown stops accepting connections and waits for requests and streams in flight until ctx ends.
