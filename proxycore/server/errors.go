@@ -78,8 +78,15 @@ func (s *Server) writeError(w http.ResponseWriter, f llm.Format, e *llm.Error) {
 		h.Set("Retry-After", strconv.FormatInt(secs, 10))
 	}
 	h.Set("Content-Type", "application/json")
-	w.WriteHeader(e.Status)
-	_, _ = w.Write(s.codecs.Codec(f).EncodeError(e))
+	writeBody(w, e.Status, s.codecs.Codec(f).EncodeError(e))
+}
+
+// writeBody answers with a complete body and its Content-Length, so the answer can be flushed whole
+// before the request's bookkeeping runs (see Server.finish).
+func writeBody(w http.ResponseWriter, status int, body []byte) {
+	w.Header()["Content-Length"] = []string{strconv.Itoa(len(body))}
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
 }
 
 // redactURL removes query strings from URLs inside an error text (a Gemini key may travel as ?key=), so

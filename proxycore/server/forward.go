@@ -347,8 +347,7 @@ func (x *exchange) localCount(entry route.Entry) attemptResult {
 	h.Set("X-CLIProxy-Token-Count", "estimate")
 	x.rec.Provider, x.rec.CredentialID = entry.Provider, entry.CredentialID
 	x.rec.Status = http.StatusOK
-	x.w.WriteHeader(http.StatusOK)
-	_, _ = x.w.Write(body)
+	writeBody(x.w, http.StatusOK, body)
 	return attemptResult{kind: attemptDone}
 }
 
@@ -421,8 +420,7 @@ func (x *exchange) passRawError(e *rawError) {
 		h[k] = v
 	}
 	x.rec.Status = e.status
-	x.w.WriteHeader(e.status)
-	_, _ = x.w.Write(e.body)
+	writeBody(x.w, e.status, e.body)
 }
 
 func asLLMError(err error) *llm.Error {

@@ -207,8 +207,7 @@ func (x *exchange) cacheLookup(p *Principal) bool {
 		x.rec.CacheHit = true
 		x.rec.Status = e.Status
 		x.rec.Usage = extractUsage(x.client, e.Body)
-		x.w.WriteHeader(e.Status)
-		_, _ = x.w.Write(e.Body)
+		writeBody(x.w, e.Status, e.Body)
 		return true
 	}
 	x.s.gs.metrics.CacheMiss()

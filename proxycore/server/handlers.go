@@ -140,6 +140,11 @@ func (s *Server) finish(x *exchange, p *Principal) {
 		rec.Status = http.StatusOK
 	}
 	rec.Latency = s.clock.Now().Sub(rec.Time)
+	// Send the answer before the bookkeeping (pricing, spend row, metrics, recorder), so none of it
+	// adds to the client's latency.
+	if f, ok := x.w.(http.Flusher); ok && x.rec.Status != 499 {
+		f.Flush()
+	}
 	s.settle(x, p)
 	if s.opts.Recorder != nil {
 		s.opts.Recorder.Record(rec)

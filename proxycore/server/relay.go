@@ -46,8 +46,7 @@ func (x *exchange) relayBody(resp *http.Response, upFormat llm.Format, identity 
 		h.Set("Content-Type", ct)
 		copyRateLimitHeaders(h, resp.Header)
 		x.rec.Status = resp.StatusCode
-		x.w.WriteHeader(resp.StatusCode)
-		_, _ = x.w.Write(body)
+		writeBody(x.w, resp.StatusCode, body)
 		x.s.cacheStore(x, resp.StatusCode, body)
 		if x.rt.requestLog {
 			x.respBody = body
@@ -69,8 +68,7 @@ func (x *exchange) relayBody(resp *http.Response, upFormat llm.Format, identity 
 	}
 	h.Set("Content-Type", "application/json")
 	x.rec.Status = http.StatusOK
-	x.w.WriteHeader(http.StatusOK)
-	_, _ = x.w.Write(out)
+	writeBody(x.w, http.StatusOK, out)
 	x.s.cacheStore(x, http.StatusOK, out)
 	if x.rt.requestLog {
 		x.respBody = out
