@@ -73,6 +73,7 @@ func (x *exchange) forward() {
 		earliest     time.Time
 		haveEarliest bool
 		tried        = newTriedSet()
+		blocked      string // why every credential is out of service (ERROR), when none could be tried
 	)
 	policy := rt.retry
 	for ci, model := range chain {
@@ -95,6 +96,9 @@ func (x *exchange) forward() {
 			}
 			entry, ok := x.s.router.Pick(cands, tried.has)
 			if !ok {
+				if blocked == "" && attempts == 0 {
+					blocked = blockedReason(x.s.router, cands, tried.has)
+				}
 				if t, ok := x.s.router.EarliestRecovery(cands); ok {
 					if !haveEarliest || t.Before(earliest) {
 						earliest, haveEarliest = t, true
@@ -152,7 +156,25 @@ func (x *exchange) forward() {
 		x.fail(lastErr)
 		return
 	}
+	if blocked != "" {
+		x.fail(errUnauthorized("No account can serve '" + x.model + "': " + blocked + "."))
+		return
+	}
 	x.fail(errRateLimited("No credential is available for '"+x.model+"' right now.", time.Second))
+}
+
+// blockedReason returns the user-facing message of the first untried candidate in ERROR ("log in to codex
+// again"), or "" when none is.
+func blockedReason(r *route.Router, cands []route.Entry, tried func(string) bool) string {
+	for _, c := range cands {
+		if tried(c.CredentialID) {
+			continue
+		}
+		if msg, ok := r.ErrorMessage(c.CredentialID); ok && msg != "" {
+			return msg
+		}
+	}
+	return ""
 }
 
 type attemptKind uint8

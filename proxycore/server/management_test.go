@@ -114,3 +114,24 @@ func TestAccountQuotaResetIsHonoured(t *testing.T) {
 		t.Errorf("after the reset: %d %s", r.StatusCode, readAll(t, r))
 	}
 }
+
+// TestAccountInErrorAnswers401NamingWhatToDo: when the only account is out of service (its refresh
+// failed for good), the client hears a 401 in its own format that says what to do, not a rate limit.
+func TestAccountInErrorAnswers401NamingWhatToDo(t *testing.T) {
+	up := proxytest.NewAnthropic(t)
+	p := startProxy(t, anthropicConfig(up))
+	p.Router().MarkError("anthropic-1", "log in to claude-code again")
+	msg := `{"model":"claude-sonnet-4-5","max_tokens":64,"messages":[{"role":"user","content":"hi"}]}`
+	resp := p.do(t, "POST", "/v1/messages", msg, "Anthropic-Version", "2023-06-01")
+	body := readAll(t, resp)
+	if resp.StatusCode != 401 || !strings.Contains(body, `"type":"authentication_error"`) || !strings.Contains(body, "log in to claude-code again") {
+		t.Fatalf("status %d body %s", resp.StatusCode, body)
+	}
+	if up.Hits() != 0 {
+		t.Errorf("the account in ERROR was called: %d hits", up.Hits())
+	}
+	p.Router().ClearError("anthropic-1")
+	if r := p.do(t, "POST", "/v1/messages", msg, "Anthropic-Version", "2023-06-01"); r.StatusCode != 200 {
+		t.Errorf("after the error cleared: %d %s", r.StatusCode, readAll(t, r))
+	}
+}
