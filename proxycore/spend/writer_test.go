@@ -167,8 +167,10 @@ func TestWriterGivesUpAfterMaxAttempts(t *testing.T) {
 		w.Add(rec(i))
 	}
 	waitFor(t, "the batch to be dropped", func() bool { return w.Dropped() == 4 })
-	if w.FailedFlushes() != 3 || w.Flushed() != 0 || w.QueueDepth() != 0 {
-		t.Fatalf("failed %d flushed %d depth %d, want 3 0 0", w.FailedFlushes(), w.Flushed(), w.QueueDepth())
+	// The four rows may leave in one batch or in several (the flush timer can fire between two Adds);
+	// either way every batch is tried exactly MaxAttempts times and nothing is written.
+	if f := w.FailedFlushes(); f == 0 || f%3 != 0 || f > 4*3 || w.Flushed() != 0 || w.QueueDepth() != 0 {
+		t.Fatalf("failed %d flushed %d depth %d, want a multiple of 3 failures, 0 flushed, 0 queued", f, w.Flushed(), w.QueueDepth())
 	}
 }
 
