@@ -31,12 +31,16 @@ func commands() []command {
 
 // IsGUI reports whether args start the tray app (no sub-command, or only GUI flags such as --demo).
 func IsGUI(args []string) bool {
-	for _, a := range args {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
 		if !strings.HasPrefix(a, "-") {
 			return false
 		}
 		if a == "-h" || a == "--help" || a == "-help" {
 			return false
+		}
+		if a == "--config" || a == "-config" {
+			i++ // its value: `cliproxy --config FILE` starts the tray app
 		}
 	}
 	return true

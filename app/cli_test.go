@@ -297,3 +297,25 @@ func TestCLILoginDeviceAndPastedRedirect(t *testing.T) {
 		t.Fatalf("output:\n%s", stdout.String())
 	}
 }
+
+func TestIsGUI(t *testing.T) {
+	cases := []struct {
+		args []string
+		want bool
+	}{
+		{nil, true},
+		{[]string{"--demo"}, true},
+		{[]string{"--config", "/etc/cliproxy.toml"}, true},
+		{[]string{"-config", "c.toml", "--verbose"}, true},
+		{[]string{"--config=c.toml"}, true},
+		{[]string{"serve", "--config", "c.toml"}, false},
+		{[]string{"--config", "c.toml", "serve"}, false},
+		{[]string{"--help"}, false},
+		{[]string{"version"}, false},
+	}
+	for _, tc := range cases {
+		if got := IsGUI(tc.args); got != tc.want {
+			t.Errorf("IsGUI(%q) = %v, want %v", tc.args, got, tc.want)
+		}
+	}
+}
