@@ -83,7 +83,7 @@ func runGUI(args []string, env app.Env) int {
 			"The proxy could not start:\n\n"+err.Error()+"\n\nFix the configuration, or check it with `cliproxy config check FILE`.")
 	}
 	startErr := core.Start(context.Background())
-	d := desktop.New(core, desktop.Options{Logger: log})
+	d := desktop.New(core, desktop.Options{Logger: log, EventInterval: uiRefresh})
 	if startErr != nil {
 		// A busy port: the tray and the dashboard say so and Settings offers another port.
 		log.Error("the proxy is not listening", "err", startErr)
@@ -99,7 +99,7 @@ func runGUI(args []string, env app.Env) int {
 	tab := env.Getenv(tabEnv)
 	noTray := !trayHostPresent()
 	show := *demo || tab != "" || startErr != nil || noTray
-	u, err := ui.New(a, d, ui.Options{Logger: log, ShowWindow: show, NoTrayHost: noTray})
+	u, err := ui.New(a, d, ui.Options{Logger: log, ShowWindow: show, NoTrayHost: noTray, RefreshInterval: uiRefresh})
 	if err != nil {
 		d.Quit()
 		fmt.Fprintln(env.Stderr, "cliproxy:", err)
@@ -155,3 +155,7 @@ func fatalWindow(a fyne.App, env app.Env, title, msg string) int {
 	a.Run()
 	return 1
 }
+
+// uiRefresh is how often the dashboard redraws while requests stream in: once a second keeps the charts
+// live while costing the UI a few percent of one core at 100 requests/s.
+const uiRefresh = time.Second
