@@ -74,6 +74,7 @@ type Writer struct {
 	closed bool
 
 	queue chan Record
+	full  chan struct{} // Add's hint that BatchSize records are queued (capacity 1)
 	stop  chan struct{} // closed by Close: drain and exit
 	done  chan struct{} // closed when the loop has exited
 
@@ -105,6 +106,7 @@ func NewWriter(sink Sink, opts WriterOptions, logger *slog.Logger) (*Writer, err
 		opts:   opts,
 		logger: logger,
 		queue:  make(chan Record, opts.QueueSize),
+		full:   make(chan struct{}, 1),
 		stop:   make(chan struct{}),
 		done:   make(chan struct{}),
 		base:   base,
@@ -125,6 +127,12 @@ func (w *Writer) Add(rec Record) bool {
 	}
 	select {
 	case w.queue <- rec:
+		if len(w.queue) >= w.opts.BatchSize {
+			select { // a full batch is waiting: flush now rather than at the next tick
+			case w.full <- struct{}{}:
+			default:
+			}
+		}
 		return true
 	default:
 		w.dropped.Add(1)
@@ -165,7 +173,9 @@ func (w *Writer) Close(ctx context.Context) error {
 	}
 }
 
-// loop owns the batch. It flushes on BatchSize or FlushInterval and, after stop, drains the queue.
+// loop owns the batch. It collects queued records on every FlushInterval tick, or earlier when Add
+// reports a full batch, and writes them; after stop it drains the queue. Records are not received one by
+// one, so a request's Add wakes no goroutine.
 func (w *Writer) loop() {
 	defer close(w.done)
 	ticker := time.NewTicker(w.opts.FlushInterval)
@@ -176,26 +186,44 @@ func (w *Writer) loop() {
 		retryAt  time.Time // when a failed batch may be tried again
 	)
 	for {
-		// While a failed batch waits for its retry, stop taking records so the batch stays bounded;
-		// the queue absorbs new records meanwhile.
-		in := w.queue
-		if attempts > 0 {
-			in = nil
-		}
+		var now time.Time
+		tick := false
 		select {
-		case rec := <-in:
-			w.pending.Add(1)
-			batch = append(batch, rec)
-			if len(batch) >= w.opts.BatchSize {
-				batch, attempts, retryAt = w.flush(batch, attempts)
-			}
-		case now := <-ticker.C:
-			if len(batch) > 0 && !now.Before(retryAt) {
-				batch, attempts, retryAt = w.flush(batch, attempts)
-			}
+		case now = <-ticker.C:
+			tick = true
+		case <-w.full:
+			now = time.Now()
 		case <-w.stop:
 			w.drain(batch, attempts)
 			return
+		}
+		// While a failed batch waits for its retry, take no records so the batch stays bounded; the
+		// queue absorbs new records meanwhile.
+		if attempts > 0 {
+			if !now.Before(retryAt) {
+				batch, attempts, retryAt = w.flush(batch, attempts)
+			}
+			continue
+		}
+		for {
+			for len(batch) < w.opts.BatchSize {
+				select {
+				case rec := <-w.queue:
+					w.pending.Add(1)
+					batch = append(batch, rec)
+					continue
+				default:
+				}
+				break
+			}
+			full := len(batch) >= w.opts.BatchSize
+			if len(batch) == 0 || (!full && !tick) {
+				break // a partial batch waits for the tick
+			}
+			batch, attempts, retryAt = w.flush(batch, attempts)
+			if !full || attempts > 0 {
+				break
+			}
 		}
 	}
 }
