@@ -101,19 +101,19 @@ func TestManagementKeysSpendRequests(t *testing.T) {
 		}
 	}
 
-	// A request with the virtual key shows up in /requests and /spend.
+	// A request with the virtual key shows up in /requests and /spend. Its record event comes after the
+	// spend row was queued; Flush then writes the row.
+	events, unsubscribe := c.Subscribe()
+	defer unsubscribe()
 	if status, body := chat(t, c.BaseURL(), plain, "gpt-4o"); status != http.StatusOK {
 		t.Fatalf("proxy request: %d %s", status, body)
 	}
-	var rows []any
-	deadline := time.Now().Add(30 * time.Second)
-	for len(rows) == 0 && time.Now().Before(deadline) {
-		_, out, _ = mgmt(t, c, http.MethodGet, "/requests?limit=5", "")
-		rows, _ = out["requests"].([]any)
-		if len(rows) == 0 {
-			time.Sleep(20 * time.Millisecond) // the spend writer flushes in the background
-		}
+	waitEvent(t, events, "request")
+	if err := c.writer.Flush(context.Background()); err != nil {
+		t.Fatal(err)
 	}
+	_, out, _ = mgmt(t, c, http.MethodGet, "/requests?limit=5", "")
+	rows, _ := out["requests"].([]any)
 	if len(rows) != 1 || rows[0].(map[string]any)["key_id"] != id || rows[0].(map[string]any)["model"] != "gpt-4o" {
 		t.Fatalf("requests %v", rows)
 	}

@@ -75,6 +75,7 @@ type Writer struct {
 
 	queue chan Record
 	full  chan struct{} // Add's hint that BatchSize records are queued (capacity 1)
+	flush chan chan struct{} // Flush's requests; the loop closes the reply when done
 	stop  chan struct{} // closed by Close: drain and exit
 	done  chan struct{} // closed when the loop has exited
 
@@ -107,6 +108,7 @@ func NewWriter(sink Sink, opts WriterOptions, logger *slog.Logger) (*Writer, err
 		logger: logger,
 		queue:  make(chan Record, opts.QueueSize),
 		full:   make(chan struct{}, 1),
+		flush:  make(chan chan struct{}),
 		stop:   make(chan struct{}),
 		done:   make(chan struct{}),
 		base:   base,
@@ -188,9 +190,13 @@ func (w *Writer) loop() {
 	for {
 		var now time.Time
 		tick := false
+		var reply chan struct{}
 		select {
 		case now = <-ticker.C:
 			tick = true
+		case reply = <-w.flush:
+			now, tick = time.Now(), true
+			retryAt = now // a Flush retries a failed batch at once
 		case <-w.full:
 			now = time.Now()
 		case <-w.stop:
@@ -201,9 +207,14 @@ func (w *Writer) loop() {
 		// queue absorbs new records meanwhile.
 		if attempts > 0 {
 			if !now.Before(retryAt) {
-				batch, attempts, retryAt = w.flush(batch, attempts)
+				batch, attempts, retryAt = w.flushBatch(batch, attempts)
 			}
-			continue
+			if attempts > 0 || reply == nil {
+				if reply != nil {
+					close(reply)
+				}
+				continue
+			}
 		}
 		for {
 			for len(batch) < w.opts.BatchSize {
@@ -220,17 +231,39 @@ func (w *Writer) loop() {
 			if len(batch) == 0 || (!full && !tick) {
 				break // a partial batch waits for the tick
 			}
-			batch, attempts, retryAt = w.flush(batch, attempts)
-			if !full || attempts > 0 {
+			batch, attempts, retryAt = w.flushBatch(batch, attempts)
+			if attempts > 0 || (!full && len(w.queue) == 0) {
 				break
 			}
+		}
+		if reply != nil {
+			close(reply)
 		}
 	}
 }
 
-// flush writes batch. On success or final failure it returns an empty batch; on a retryable failure it
+// Flush writes every record queued so far and returns when that is done (or tried and failed), or when
+// ctx ends. Requests never need it; tests and shutdown paths that read the store right away do.
+func (w *Writer) Flush(ctx context.Context) error {
+	reply := make(chan struct{})
+	select {
+	case w.flush <- reply:
+	case <-w.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-reply:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// flushBatch writes batch. On success or final failure it returns an empty batch; on a retryable failure it
 // returns the same batch with the attempt count and the time of the next try.
-func (w *Writer) flush(batch []Record, attempts int) ([]Record, int, time.Time) {
+func (w *Writer) flushBatch(batch []Record, attempts int) ([]Record, int, time.Time) {
 	err := w.write(batch)
 	if err == nil {
 		w.flushed.Add(uint64(len(batch)))
@@ -293,7 +326,7 @@ func (w *Writer) drain(batch []Record, attempts int) {
 			return
 		}
 		var retryAt time.Time
-		batch, attempts, retryAt = w.flush(batch, attempts)
+		batch, attempts, retryAt = w.flushBatch(batch, attempts)
 		if attempts > 0 {
 			t := time.NewTimer(time.Until(retryAt))
 			select {

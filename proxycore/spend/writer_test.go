@@ -296,3 +296,26 @@ func BenchmarkWriter(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 }
+
+func TestWriterFlushWritesWhatIsQueued(t *testing.T) {
+	sink := &memSink{}
+	w := newTestWriter(t, sink, WriterOptions{FlushInterval: time.Hour, BatchSize: 4})
+	for i := range 10 {
+		w.Add(rec(i))
+	}
+	if err := w.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	rows, batches := sink.snapshot()
+	if len(rows) != 10 || w.QueueDepth() != 0 {
+		t.Fatalf("after Flush: %d rows written, depth %d (batches %v)", len(rows), w.QueueDepth(), batches)
+	}
+	for _, b := range batches {
+		if b > 4 {
+			t.Fatalf("batch of %d exceeds BatchSize: %v", b, batches)
+		}
+	}
+	if err := w.Flush(context.Background()); err != nil {
+		t.Fatalf("Flush with nothing queued: %v", err)
+	}
+}
