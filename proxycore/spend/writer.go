@@ -74,10 +74,10 @@ type Writer struct {
 	closed bool
 
 	queue chan Record
-	full  chan struct{} // Add's hint that BatchSize records are queued (capacity 1)
+	full  chan struct{}      // Add's hint that BatchSize records are queued (capacity 1)
 	flush chan chan struct{} // Flush's requests; the loop closes the reply when done
-	stop  chan struct{} // closed by Close: drain and exit
-	done  chan struct{} // closed when the loop has exited
+	stop  chan struct{}      // closed by Close: drain and exit
+	done  chan struct{}      // closed when the loop has exited
 
 	// base parents every sink call; abort cancels it when Close's context ends, so a hung sink
 	// cannot hold Close forever.
