@@ -35,6 +35,7 @@ var (
 	benchBin      = flag.String("bin", "../../bin/cliproxy", "cliproxy binary to measure")
 	benchDuration = flag.Duration("phase", 2*time.Second, "length of one measured phase")
 	benchRounds   = flag.Int("rounds", 3, "alternating direct/proxy rounds per scenario")
+	benchOnly     = flag.String("only", "", "run only the scenarios whose name contains this text")
 )
 
 type scenario struct {
@@ -159,6 +160,9 @@ models = ["claude-sonnet-4-5"]
 	fmt.Printf("idle RSS of `cliproxy serve`: %.1f MiB\n\n", float64(idleRSS)/1024)
 	fmt.Printf("%-28s %10s %10s %10s %10s %10s %10s %8s %12s\n", "scenario", "direct/s", "proxy/s", "ratio", "d-p50", "p-p50", "p-p99", "+p50", "cpu/req")
 	for _, sc := range scenarios {
+		if *benchOnly != "" && !strings.Contains(sc.name, *benchOnly) {
+			continue
+		}
 		var d, p phaseResult
 		for r := 0; r < *benchRounds; r++ {
 			if sc.direct != "" {
