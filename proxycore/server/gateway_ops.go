@@ -242,9 +242,6 @@ func (s *Server) settle(x *exchange, p *Principal) {
 	rec, rt := x.rec, x.rt
 	u := rec.Usage
 	tokens := int(u.Total())
-	if x.hasTicket {
-		x.ticket.Release(tokens)
-	}
 	row := spend.Record{
 		Time: rec.Time.Add(rec.Latency), RequestID: rec.RequestID, KeyID: rec.KeyID, CredentialID: rec.CredentialID,
 		Provider: rec.Provider, Model: rec.UpstreamModel, Route: rec.Route,
@@ -264,6 +261,11 @@ func (s *Server) settle(x *exchange, p *Principal) {
 		if err := s.gw.Keys.Charge(p.Key.ID, row.CostUSD); err != nil {
 			s.log.Warn("charging a virtual key failed", "key", p.Key.ID, "err", err)
 		}
+	}
+	// Free the parallel slot only once the key is charged: a request admitted in between would see a budget
+	// that does not yet count this one, and the overshoot would no longer be bounded by max-parallel.
+	if x.hasTicket {
+		x.ticket.Release(tokens)
 	}
 	if s.gw.Spend != nil && (tokens > 0 || rec.CredentialID != "" || rec.CacheHit) {
 		if !s.gw.Spend.Add(row) {

@@ -76,6 +76,7 @@ func newGatewayFixture(t *testing.T, cfgTOML string) *gatewayFixture {
 // flush waits for every spend row to reach SQLite and returns them, newest first.
 func (f *gatewayFixture) flush(t *testing.T) []store.SpendRow {
 	t.Helper()
+	f.waitIdle() // the last answers may still be settling
 	if err := f.writer.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -393,6 +394,7 @@ func TestRequestLogMasksSecrets(t *testing.T) {
 	leaky := `{"model":"gpt-4o","messages":[{"role":"user","content":"my keys: ` + upstreamKey + ` and sk-ant-api03-abcdefghijklmnopqrstuvwxyz0123 and AIzaSyA1234567890abcdefghijklmnopqrstuv ` + strings.Repeat("x", 2000) + `"}]}`
 	resp := f.do(t, "POST", "/v1/chat/completions", leaky)
 	readAll(t, resp)
+	f.waitIdle()
 	rows := f.log.all()
 	if len(rows) != 1 {
 		t.Fatalf("%d request log rows, want 1", len(rows))

@@ -51,8 +51,43 @@ func (s *secretSink) check() {
 // testProxy is a real proxy server on a loopback listener.
 type testProxy struct {
 	*Server
-	URL string
-	ts  *httptest.Server
+	URL    string
+	ts     *httptest.Server
+	active activeHandlers
+}
+
+// activeHandlers counts the requests the server is still handling. The answer reaches the client before the
+// bookkeeping after it (spend row, key charge, metrics) is done, so a test that reads that bookkeeping first
+// waits for the handlers to return.
+type activeHandlers struct {
+	mu   sync.Mutex
+	cond *sync.Cond
+	n    int
+}
+
+func (a *activeHandlers) wrap(h http.Handler) http.Handler {
+	a.cond = sync.NewCond(&a.mu)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a.mu.Lock()
+		a.n++
+		a.mu.Unlock()
+		defer func() {
+			a.mu.Lock()
+			a.n--
+			a.cond.Broadcast()
+			a.mu.Unlock()
+		}()
+		h.ServeHTTP(w, r)
+	})
+}
+
+// waitIdle returns once no request is being handled.
+func (p *testProxy) waitIdle() {
+	p.active.mu.Lock()
+	for p.active.n > 0 {
+		p.active.cond.Wait()
+	}
+	p.active.mu.Unlock()
 }
 
 // startProxy parses cfgTOML (with the test client key added unless it sets api-keys) and serves it.
@@ -73,9 +108,11 @@ func startProxy(t testing.TB, cfgTOML string, opts ...func(*Options)) *testProxy
 	if err != nil {
 		t.Fatalf("server.New: %v", err)
 	}
-	ts := httptest.NewServer(s.Handler())
-	t.Cleanup(ts.Close)
-	return &testProxy{Server: s, URL: ts.URL, ts: ts}
+	p := &testProxy{Server: s}
+	p.ts = httptest.NewServer(p.active.wrap(s.Handler()))
+	p.URL = p.ts.URL
+	t.Cleanup(p.ts.Close)
+	return p
 }
 
 // do sends a request with the test client key.
