@@ -405,3 +405,33 @@ func TestReadiness(t *testing.T) {
 		t.Errorf("liveness = %d", resp.StatusCode)
 	}
 }
+
+// An identity stream whose events outgrow the relay's read buffer (one 200 KB delta, as a long tool-call
+// argument can be) arrives whole, and the streams after it, which reuse pooled buffers, are not corrupted.
+func TestIdentityStreamWithEventsLargerThanTheReadBuffer(t *testing.T) {
+	up := proxytest.NewOpenAI(t, proxytest.WithAPIKey(upstreamKey))
+	p := startProxy(t, openAIConfig(up))
+	c := openAISDK(p)
+	big := strings.Repeat("0123456789abcdef", 200<<10/16)
+	for i, want := range []string{big, "short answer", big[:40<<10] + "!", "after"} {
+		up.Enqueue(proxytest.Reply{Text: want, StreamChunks: 2, Usage: proxytest.Usage{InputTokens: 7, OutputTokens: 3}})
+		stream := c.Chat.Completions.NewStreaming(context.Background(), openai.ChatCompletionNewParams{Model: "gpt-4o",
+			Messages:      []openai.ChatCompletionMessageParamUnion{openai.UserMessage("ping")},
+			StreamOptions: openai.ChatCompletionStreamOptionsParam{IncludeUsage: openai.Bool(true)}})
+		var text strings.Builder
+		var usage int64
+		for stream.Next() {
+			ch := stream.Current()
+			if len(ch.Choices) > 0 {
+				text.WriteString(ch.Choices[0].Delta.Content)
+			}
+			usage += ch.Usage.PromptTokens
+		}
+		if err := stream.Err(); err != nil {
+			t.Fatalf("stream %d: %v", i, err)
+		}
+		if text.String() != want || usage != 7 {
+			t.Fatalf("stream %d: %d bytes of text (want %d), prompt tokens %d", i, text.Len(), len(want), usage)
+		}
+	}
+}

@@ -254,20 +254,29 @@ func (x *exchange) relayStream(resp *http.Response, exec provider.Executor, upFo
 // pipeIdentity copies complete SSE frames as they arrive, checking that the stream reaches its terminal
 // event and picking up the usage on the way; the bytes themselves are not re-encoded.
 func (x *exchange) pipeIdentity(sw *streamWriter, body io.Reader, f llm.Format, start time.Time) bool {
-	buf := make([]byte, 0, 32<<10)
-	chunk := make([]byte, 32<<10)
+	pb := streamBufs.Get().(*[]byte)
+	buf := (*pb)[:0]
+	defer func() {
+		if cap(buf) <= maxPooledStreamBuf { // an oversized event grew it: let that one go
+			*pb = buf[:0]
+			streamBufs.Put(pb)
+		}
+	}()
 	var us usageSniffer
 	us.format = f
 	terminal := false
 	first := true
 	for {
-		n, rerr := body.Read(chunk)
+		if cap(buf)-len(buf) < minStreamRead { // a partial event fills the buffer: make room
+			buf = append(buf, make([]byte, minStreamRead)...)[:len(buf)]
+		}
+		n, rerr := body.Read(buf[len(buf):cap(buf)])
 		if n > 0 {
 			if first {
 				x.rec.TTFB = x.s.clock.Now().Sub(start)
 				first = false
 			}
-			buf = append(buf, chunk[:n]...)
+			buf = buf[:len(buf)+n]
 			end := lastFrameEnd(buf)
 			if end > 0 {
 				frames := buf[:end]
@@ -321,6 +330,14 @@ func (x *exchange) pipeIdentity(sw *streamWriter, body io.Reader, f llm.Format, 
 		}
 	}
 }
+
+// streamBufs holds the read buffers of identity streams, so a streamed request allocates none.
+var streamBufs = sync.Pool{New: func() any { b := make([]byte, 0, 32<<10); return &b }}
+
+const (
+	minStreamRead      = 4 << 10  // the least room a read gets
+	maxPooledStreamBuf = 64 << 10 // buffers grown past this by one large event are not kept
+)
 
 var (
 	emptyChoicesMarker = []byte(`"choices":[]`)

@@ -191,6 +191,9 @@ func (s *usageSniffer) observe(frame []byte) {
 	if len(data) == 0 || data[0] != '{' {
 		return
 	}
+	if lastObjectFor(data, usageKey) == nil {
+		return // "usage":null, as OpenAI sends on every chunk but the last with include_usage
+	}
 	var env usageEnvelope
 	if json.Unmarshal(data, &env) != nil {
 		return
