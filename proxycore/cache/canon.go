@@ -2,8 +2,10 @@ package cache
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"slices"
+	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -19,13 +21,9 @@ const maxDepth = 10000
 // It scans the bytes once and writes the result directly, without building a map tree, because it runs
 // on every cacheable request and prompts can be hundreds of kilobytes.
 func Canonicalize(body []byte) ([]byte, error) {
-	c := canonicalizer{in: body, out: make([]byte, 0, len(body))}
-	i, err := c.value(c.skip(0))
-	if err != nil {
+	c := canonicalizer{out: make([]byte, 0, len(body))}
+	if err := c.run(body); err != nil {
 		return nil, err
-	}
-	if i = c.skip(i); i != len(body) {
-		return nil, c.errAt(i, "data after the top-level value")
 	}
 	return c.out, nil
 }
@@ -36,6 +34,38 @@ type canonicalizer struct {
 	depth int
 	spans []member // members of the objects being parsed, innermost last
 	tmp   []byte   // scratch for reordering one object
+
+	// streamTrue: the last top-level member named "stream" (in any letter case, as encoding/json
+	// matches struct fields) has the value true.
+	streamTrue bool
+}
+
+// run canonicalizes body into c.out, which it appends to.
+func (c *canonicalizer) run(body []byte) error {
+	c.in, c.depth, c.streamTrue = body, 0, false
+	i, err := c.value(c.skip(0))
+	if err != nil {
+		return err
+	}
+	if i = c.skip(i); i != len(body) {
+		return c.errAt(i, "data after the top-level value")
+	}
+	return nil
+}
+
+// canonPool recycles canonicalizers (and their buffers) between requests, so computing a key allocates
+// nothing but the key itself.
+var canonPool = sync.Pool{New: func() any { return new(canonicalizer) }}
+
+// maxPooledBuffer bounds the buffers kept in canonPool; a larger body's buffer is left to the GC.
+const maxPooledBuffer = 1 << 20
+
+func putCanonicalizer(c *canonicalizer) {
+	c.in = nil
+	if cap(c.out) > maxPooledBuffer || cap(c.tmp) > maxPooledBuffer {
+		return
+	}
+	canonPool.Put(c)
 }
 
 // member locates one `"key":value` in out.
@@ -45,9 +75,12 @@ func (c *canonicalizer) errAt(i int, msg string) error {
 	return fmt.Errorf("invalid JSON at offset %d: %s", i, msg)
 }
 
-func (c *canonicalizer) skip(i int) int {
-	for i < len(c.in) {
-		switch c.in[i] {
+func (c *canonicalizer) skip(i int) int { return skipSpace(c.in, i) }
+
+// skipSpace returns the index of the first byte at or after i in b that is not JSON whitespace.
+func skipSpace(b []byte, i int) int {
+	for i < len(b) {
+		switch b[i] {
 		case ' ', '\t', '\n', '\r':
 			i++
 		default:
@@ -198,6 +231,9 @@ func (c *canonicalizer) object(i int) (int, error) {
 			return i, err
 		}
 		c.spans = append(c.spans, member{start: start, keyEnd: keyEnd, end: len(c.out)})
+		if c.depth == 1 && bytes.EqualFold(c.out[start+1:keyEnd-1], streamKey) {
+			c.streamTrue = string(c.out[keyEnd+1:]) == "true"
+		}
 		if i = c.skip(i); i >= len(c.in) {
 			return i, c.errAt(i, "unterminated object")
 		}
@@ -254,8 +290,11 @@ func (c *canonicalizer) str(i int) (int, error) {
 	c.out = append(c.out, '"')
 	i++
 	for {
-		// Copy the run of bytes that need no attention in one go.
+		// Copy the run of bytes that need no attention in one go, skipping over it eight bytes at a time.
 		run := i
+		for i+8 <= len(c.in) && !needsAttention(binary.LittleEndian.Uint64(c.in[i:])) {
+			i += 8
+		}
 		for i < len(c.in) {
 			ch := c.in[i]
 			if ch == '"' || ch == '\\' || ch < 0x20 || ch >= utf8.RuneSelf {
@@ -290,6 +329,19 @@ func (c *canonicalizer) str(i int) (int, error) {
 			i += n
 		}
 	}
+}
+
+// streamKey is the member name encoding/json matches, case-insensitively, to a "stream" field.
+var streamKey = []byte("stream")
+
+// needsAttention reports whether any of the eight bytes in w is a quote, a backslash, a control
+// character or not ASCII: the bytes str must look at one by one. Each test is the classic exact
+// "has a zero byte" / "has a byte less than n" bit trick.
+func needsAttention(w uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	quote := w ^ (ones * '"')
+	backslash := w ^ (ones * '\\')
+	return ((quote-ones)&^quote|(backslash-ones)&^backslash|(w-ones*0x20)&^w|w)&highs != 0
 }
 
 // escape decodes the escape sequence at in[i] (a backslash) into a rune and its length in bytes.

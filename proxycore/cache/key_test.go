@@ -245,3 +245,81 @@ func BenchmarkCanonicalizeReference(b *testing.B) {
 		}
 	}
 }
+
+// TestKeyIsStable pins one key: keys live in Redis across restarts and upgrades, so the way they are
+// computed must not change by accident.
+func TestKeyIsStable(t *testing.T) {
+	body := `{"model":"gpt-4o","messages":[{"role":"user","content":"h\u00e9llo \"x\""}],"temperature":0.2}`
+	k, err := Key("vk_123", "/v1/chat/completions", []byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "20d86498e2f0ab941707d302047302558beee4266aaa3112dd9b8e51bb7d7acb"; k != want {
+		t.Fatalf("Key = %s, want %s", k, want)
+	}
+}
+
+// cacheableKeyReference is what CacheableKey replaces: Cacheable, then Key.
+func cacheableKeyReference(principal, path string, body []byte) (string, bool) {
+	if !Cacheable(body) {
+		return "", false
+	}
+	k, err := Key(principal, path, body)
+	return k, err == nil
+}
+
+func TestCacheableKeyMatchesCacheableThenKey(t *testing.T) {
+	for _, body := range []string{
+		`{"model":"m","messages":[]}`, `{"model":"m","stream":false}`, `{"model":"m","stream":true}`,
+		`{"model":"m","stream": true }`, `{"model":"m","stream":"true"}`, `[1,2]`, `not json`, ``, `null`, ` null `,
+		`"s"`, `1`, `true`, `{"Stream":true}`, `{"STREAM":true,"model":"m"}`, `{"stream":true,"stream":false}`,
+		`{"stream":false,"Stream":true}`, `{"\u0073tream":true}`, `{"ſtream":true}`, `{"a":{"stream":true}}`,
+		`[{"stream":true}]`, `{"stream":true} x`, `{"stream":tru}`, `{"streams":true}`, `{"stream":null}`,
+		`{"stream":1}`, `{"model":"m","stream":true,"x":[1,{"stream":false}]}`,
+	} {
+		gotKey, gotOK := CacheableKey("p", "/v1/chat/completions", []byte(body))
+		wantKey, wantOK := cacheableKeyReference("p", "/v1/chat/completions", []byte(body))
+		if gotKey != wantKey || gotOK != wantOK {
+			t.Errorf("CacheableKey(%s) = %q, %v; Cacheable then Key give %q, %v", body, gotKey, gotOK, wantKey, wantOK)
+		}
+	}
+}
+
+func FuzzCacheableKey(f *testing.F) {
+	for _, s := range []string{`{"model":"m","stream":true}`, `{"Stream":false,"stream":true}`, `null`, `[{"stream":true}]`, `{"a":"\u00e9"}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		gotKey, gotOK := CacheableKey("p", "/x", body)
+		wantKey, wantOK := cacheableKeyReference("p", "/x", body)
+		if gotKey != wantKey || gotOK != wantOK {
+			t.Fatalf("CacheableKey(%q) = %q, %v; Cacheable then Key give %q, %v", body, gotKey, gotOK, wantKey, wantOK)
+		}
+	})
+}
+
+func TestNeedsAttention(t *testing.T) {
+	for b := 0; b < 256; b++ {
+		want := b == '"' || b == '\\' || b < 0x20 || b >= 0x80
+		for pos := 0; pos < 8; pos++ {
+			w := [8]byte{'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'}
+			w[pos] = byte(b)
+			got := needsAttention(uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+				uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56)
+			if got != want {
+				t.Fatalf("byte %#x at %d: needsAttention = %v, want %v", b, pos, got, want)
+			}
+		}
+	}
+}
+
+func BenchmarkCacheableKey(b *testing.B) {
+	body := make1KBody()
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, ok := CacheableKey("vk_123", "/v1/messages", body); !ok {
+			b.Fatal("not cacheable")
+		}
+	}
+}
