@@ -2,6 +2,7 @@ package spend
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -18,20 +19,31 @@ type RequestLogSink interface {
 var _ RequestLogSink = (*store.Store)(nil)
 
 // RequestLog queues request-log rows and writes them in batches from one goroutine, like Writer does
-// for spend rows. The log is a debugging aid: a row that cannot be queued or written is counted in
-// Dropped rather than retried.
+// for spend rows: it collects the queue on every FlushInterval tick, or as soon as BatchSize rows wait,
+// so logging a request wakes no goroutine. The log is a debugging aid: a row that cannot be queued or
+// written is counted in Dropped rather than retried.
 type RequestLog struct {
-	sink     RequestLogSink
-	logger   *slog.Logger
-	interval time.Duration
+	sink      RequestLogSink
+	logger    *slog.Logger
+	interval  time.Duration
+	batchSize int
 
 	mu     sync.RWMutex // guards closed against LogRequest sending while Close seals the queue
 	closed bool
-	queue  chan store.RequestLogRow
+	queue  chan logEntry
+	full   chan struct{}      // LogRequest's hint that a batch is waiting (capacity 1)
+	flush  chan chan struct{} // Flush's requests; the loop closes the reply when done
+	stop   chan struct{}      // closed by Close: write what is queued and exit
 	done   chan struct{}
 
 	dropped atomic.Uint64
 	once    sync.Once
+}
+
+// logEntry is a queued row; fill, when set, completes it in the writer goroutine.
+type logEntry struct {
+	row  store.RequestLogRow
+	fill func(*store.RequestLogRow)
 }
 
 // NewRequestLog starts a request log over sink. opts.FlushInterval, BatchSize and QueueSize apply.
@@ -40,14 +52,24 @@ func NewRequestLog(sink RequestLogSink, opts WriterOptions, logger *slog.Logger)
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	l := &RequestLog{sink: sink, logger: logger, interval: opts.FlushInterval,
-		queue: make(chan store.RequestLogRow, opts.QueueSize/8+1), done: make(chan struct{})}
-	go l.loop(opts.BatchSize)
+	l := &RequestLog{sink: sink, logger: logger, interval: opts.FlushInterval, batchSize: opts.BatchSize,
+		queue: make(chan logEntry, opts.QueueSize/8+1), full: make(chan struct{}, 1),
+		flush: make(chan chan struct{}), stop: make(chan struct{}), done: make(chan struct{})}
+	go l.loop()
 	return l
 }
 
 // LogRequest queues a row without blocking.
-func (l *RequestLog) LogRequest(row store.RequestLogRow) {
+func (l *RequestLog) LogRequest(row store.RequestLogRow) { l.enqueue(logEntry{row: row}) }
+
+// LogRequestFunc queues a row without blocking and has fill complete it in the writer goroutine, just
+// before it is written, so that work such as masking the bodies stays off the request path. fill must
+// only read data that nothing changes after the call; if it panics, the row is dropped.
+func (l *RequestLog) LogRequestFunc(row store.RequestLogRow, fill func(*store.RequestLogRow)) {
+	l.enqueue(logEntry{row: row, fill: fill})
+}
+
+func (l *RequestLog) enqueue(e logEntry) {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	if l.closed {
@@ -55,7 +77,13 @@ func (l *RequestLog) LogRequest(row store.RequestLogRow) {
 		return
 	}
 	select {
-	case l.queue <- row:
+	case l.queue <- e:
+		if len(l.queue) >= min(l.batchSize, cap(l.queue)) {
+			select { // a full batch is waiting: write it now rather than at the next tick
+			case l.full <- struct{}{}:
+			default:
+			}
+		}
 	default:
 		l.dropped.Add(1)
 	}
@@ -64,13 +92,16 @@ func (l *RequestLog) LogRequest(row store.RequestLogRow) {
 // Dropped counts rows lost to a full queue or a failed write.
 func (l *RequestLog) Dropped() uint64 { return l.dropped.Load() }
 
+// Flush writes every row queued so far and returns when that is done, or when ctx ends.
+func (l *RequestLog) Flush(ctx context.Context) error { return askFlush(ctx, l.flush, l.done) }
+
 // Close writes what is queued and stops the writer; it returns when done or when ctx ends.
 func (l *RequestLog) Close(ctx context.Context) error {
 	l.once.Do(func() {
 		l.mu.Lock()
 		l.closed = true
-		close(l.queue)
 		l.mu.Unlock()
+		close(l.stop)
 	})
 	select {
 	case <-l.done:
@@ -80,36 +111,73 @@ func (l *RequestLog) Close(ctx context.Context) error {
 	}
 }
 
-func (l *RequestLog) loop(batchSize int) {
+func (l *RequestLog) loop() {
 	defer close(l.done)
 	t := time.NewTicker(l.interval)
 	defer t.Stop()
-	batch := make([]store.RequestLogRow, 0, batchSize)
-	flush := func() {
-		if len(batch) == 0 {
+	batch := make([]store.RequestLogRow, 0, l.batchSize)
+	for {
+		var reply chan struct{}
+		stop := false
+		select {
+		case <-t.C:
+		case <-l.full:
+		case reply = <-l.flush:
+		case <-l.stop:
+			stop = true
+		}
+		batch = l.writeQueued(batch)
+		if reply != nil {
+			close(reply)
+		}
+		if stop {
 			return
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		if err := l.sink.InsertRequestLog(ctx, batch); err != nil {
-			l.dropped.Add(uint64(len(batch)))
-			l.logger.Warn("request log: writing rows failed; they are dropped", "rows", len(batch), "err", err)
+	}
+}
+
+// writeQueued takes every queued row and writes them in batches of at most batchSize.
+func (l *RequestLog) writeQueued(batch []store.RequestLogRow) []store.RequestLogRow {
+	for {
+	take:
+		for len(batch) < l.batchSize {
+			select {
+			case e := <-l.queue:
+				if e.fill != nil && !l.fill(&e) {
+					continue
+				}
+				batch = append(batch, e.row)
+			default:
+				break take
+			}
 		}
-		cancel()
+		if len(batch) == 0 {
+			return batch
+		}
+		l.write(batch)
+		clear(batch) // the rows hold request bodies: let them go
 		batch = batch[:0]
 	}
-	for {
-		select {
-		case row, ok := <-l.queue:
-			if !ok {
-				flush()
-				return
-			}
-			batch = append(batch, row)
-			if len(batch) >= batchSize {
-				flush()
-			}
-		case <-t.C:
-			flush()
+}
+
+// fill completes a deferred row; a panicking fill drops the row instead of the process.
+func (l *RequestLog) fill(e *logEntry) (ok bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			l.dropped.Add(1)
+			l.logger.Error("request log: preparing a row failed; it is dropped", "err", fmt.Sprint(r))
+			ok = false
 		}
+	}()
+	e.fill(&e.row)
+	return true
+}
+
+func (l *RequestLog) write(batch []store.RequestLogRow) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := l.sink.InsertRequestLog(ctx, batch); err != nil {
+		l.dropped.Add(uint64(len(batch)))
+		l.logger.Warn("request log: writing rows failed; they are dropped", "rows", len(batch), "err", err)
 	}
 }

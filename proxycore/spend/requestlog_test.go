@@ -1,8 +1,12 @@
 package spend
 
 import (
+	"bytes"
 	"context"
 	"path/filepath"
+	"runtime"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -34,4 +38,85 @@ func TestRequestLogWritesEverythingOnClose(t *testing.T) {
 	if l.Dropped() != 1 {
 		t.Errorf("a row logged after Close must be counted as dropped")
 	}
+}
+
+// countingLogSink records the request-log batches it is given.
+type countingLogSink struct {
+	mu      sync.Mutex
+	batches [][]store.RequestLogRow
+}
+
+func (s *countingLogSink) InsertRequestLog(_ context.Context, rows []store.RequestLogRow) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.batches = append(s.batches, append([]store.RequestLogRow(nil), rows...))
+	return nil
+}
+
+func (s *countingLogSink) rows() []store.RequestLogRow {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []store.RequestLogRow
+	for _, b := range s.batches {
+		out = append(out, b...)
+	}
+	return out
+}
+
+func TestRequestLogFlushWritesQueuedRowsAndFillsThemInTheWriter(t *testing.T) {
+	sink := &countingLogSink{}
+	l := NewRequestLog(sink, WriterOptions{FlushInterval: time.Hour}, nil)
+	defer l.Close(context.Background())
+	l.LogRequest(store.RequestLogRow{RequestID: "plain", RequestBody: "as given"})
+	var filledBy atomic.Int64
+	caller := goroutineMarker()
+	l.LogRequestFunc(store.RequestLogRow{RequestID: "deferred"}, func(r *store.RequestLogRow) {
+		if goroutineMarker() != caller {
+			filledBy.Store(1)
+		}
+		r.RequestBody = "filled"
+	})
+	l.LogRequestFunc(store.RequestLogRow{RequestID: "broken"}, func(*store.RequestLogRow) { panic("boom") })
+	if got := len(sink.rows()); got != 0 {
+		t.Fatalf("%d rows written before the tick or a flush; want them queued", got)
+	}
+	if err := l.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	rows := sink.rows()
+	if len(rows) != 2 || rows[0].RequestBody != "as given" || rows[1].RequestID != "deferred" || rows[1].RequestBody != "filled" {
+		t.Fatalf("rows after Flush = %+v; want the plain row and the filled one", rows)
+	}
+	if filledBy.Load() != 1 {
+		t.Error("fill ran on the caller's goroutine, not the writer's")
+	}
+	if l.Dropped() != 1 {
+		t.Errorf("Dropped = %d; want 1 (the row whose fill panicked)", l.Dropped())
+	}
+}
+
+func TestRequestLogWritesAFullBatchBeforeTheTick(t *testing.T) {
+	sink := &countingLogSink{}
+	l := NewRequestLog(sink, WriterOptions{FlushInterval: time.Hour, BatchSize: 4}, nil)
+	defer l.Close(context.Background())
+	for i := 0; i < 4; i++ {
+		l.LogRequest(store.RequestLogRow{RequestID: "r"})
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for len(sink.rows()) < 4 {
+		if time.Now().After(deadline) {
+			t.Fatalf("a full batch was not written within 5s (%d rows written)", len(sink.rows()))
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// goroutineMarker identifies the calling goroutine by its stack's first line ("goroutine N [...]").
+func goroutineMarker() string {
+	buf := make([]byte, 64)
+	buf = buf[:runtime.Stack(buf, false)]
+	if i := bytes.IndexByte(buf, '['); i > 0 {
+		buf = buf[:i]
+	}
+	return string(buf)
 }

@@ -244,11 +244,15 @@ func (w *Writer) loop() {
 
 // Flush writes every record queued so far and returns when that is done (or tried and failed), or when
 // ctx ends. Requests never need it; tests and shutdown paths that read the store right away do.
-func (w *Writer) Flush(ctx context.Context) error {
+func (w *Writer) Flush(ctx context.Context) error { return askFlush(ctx, w.flush, w.done) }
+
+// askFlush asks a writer loop to write what is queued, through its flush channel, and waits for the
+// reply; a loop that has exited (done closed) has nothing left to write.
+func askFlush(ctx context.Context, flush chan<- chan struct{}, done <-chan struct{}) error {
 	reply := make(chan struct{})
 	select {
-	case w.flush <- reply:
-	case <-w.done:
+	case flush <- reply:
+	case <-done:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
