@@ -103,10 +103,11 @@ type recorder struct{ c *Core }
 // Record implements server.Recorder; it only does in-memory work.
 func (r recorder) Record(rec *server.Record) {
 	c := r.c
-	c.emit(Event{Kind: "request", Time: rec.Time, Request: rec})
+	// Touch first: a subscriber woken by the request event reads the account's last use.
 	if rec.CredentialID != "" {
 		c.used.touch(rec.CredentialID, rec.Time)
 	}
+	c.emit(Event{Kind: "request", Time: rec.Time, Request: rec})
 	if rec.Fallback != "" {
 		c.emit(Event{Kind: "fallback", Title: "Fallback model answered",
 			Body: fmt.Sprintf("%s failed on every account; %s answered instead.", rec.Model, rec.Fallback)})
