@@ -1,6 +1,7 @@
 package oauthfake
 
 import (
+	"cmp"
 	"net/http"
 	"strings"
 	"time"
@@ -146,6 +147,7 @@ func (s *Server) copilotToken(w http.ResponseWriter, r *http.Request) {
 	s.refreshes["copilot"]++
 	failing := s.knobs.RefreshError
 	ttl := s.knobs.AccessTTL
+	api := cmp.Or(s.knobs.CopilotAPIURL, CopilotAPI)
 	s.mu.Unlock()
 	if failing == "server_error" {
 		writeJSON(w, http.StatusInternalServerError, map[string]any{"message": "internal error"})
@@ -158,7 +160,7 @@ func (s *Server) copilotToken(w http.ResponseWriter, r *http.Request) {
 	tok, _, _ := s.newTokens("copilot-api", "tid=fake;exp="+time.Unix(exp, 0).UTC().Format("20060102T150405")+";sku=free;", "x")
 	writeJSON(w, http.StatusOK, map[string]any{
 		"token": tok, "expires_at": exp, "refresh_in": int(ttl/time.Second) - 300,
-		"endpoints": map[string]any{"api": CopilotAPI, "proxy": "https://proxy.individual.githubcopilot.example"},
+		"endpoints": map[string]any{"api": api, "proxy": "https://proxy.individual.githubcopilot.example"},
 	})
 }
 
@@ -212,7 +214,7 @@ func (s *Server) qwenToken(w http.ResponseWriter, r *http.Request) {
 	a, rt, ttl := s.newTokens("qwen", "qwen-at-", "qwen-rt-")
 	writeJSON(w, http.StatusOK, map[string]any{
 		"access_token": a, "refresh_token": rt, "token_type": "Bearer", "expires_in": int(ttl / time.Second),
-		"scope": "openid profile email model.completion", "resource_url": ResourceURL,
+		"scope": "openid profile email model.completion", "resource_url": cmp.Or(s.getKnobs().QwenResourceURL, ResourceURL),
 	})
 }
 

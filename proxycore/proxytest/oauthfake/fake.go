@@ -41,6 +41,14 @@ type Knobs struct {
 	// loadCodeAssist answer has no current tier.
 	OnboardPolls   int
 	NeedOnboarding bool
+	// QwenResourceURL is the resource_url of Qwen token answers, the account's API host (default
+	// ResourceURL, a bare host as the real service sends). Qwen Code keeps a value that starts with
+	// http as it is (QwenLM/qwen-code getCurrentEndpoint), so an end-to-end test sets a loopback
+	// fake's URL here.
+	QwenResourceURL string
+	// CopilotAPIURL is endpoints.api of the Copilot token exchange, the account's API base (default
+	// CopilotAPI); an end-to-end test sets a loopback fake's URL here.
+	CopilotAPIURL string
 }
 
 // Identity facts the fake reports.
