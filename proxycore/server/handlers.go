@@ -82,7 +82,7 @@ func (s *Server) serveGenerate(w http.ResponseWriter, r *http.Request, f llm.For
 		s.writeError(w, f, errTooLarge(rt.maxRequest))
 		return
 	}
-	body, err := readLimited(http.MaxBytesReader(w, r.Body, rt.maxRequest+1), rt.maxRequest)
+	body, err := readSized(http.MaxBytesReader(w, r.Body, rt.maxRequest+1), rt.maxRequest, r.ContentLength)
 	if err != nil {
 		if err == errBodyTooLarge || isMaxBytes(err) {
 			rec.Status, rec.ErrorClass = http.StatusRequestEntityTooLarge, "request_too_large"

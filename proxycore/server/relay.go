@@ -19,7 +19,7 @@ import (
 // relayBody answers a non-streaming request: the upstream body as is (identity) or translated.
 func (x *exchange) relayBody(resp *http.Response, upFormat llm.Format, identity bool, start time.Time) bool {
 	defer resp.Body.Close()
-	body, err := readLimited(resp.Body, x.rt.maxResponse)
+	body, err := readSized(resp.Body, x.rt.maxResponse, resp.ContentLength)
 	now := x.s.clock.Now()
 	x.rec.TTFB = now.Sub(start)
 	if err != nil {
@@ -100,6 +100,32 @@ func (x *exchange) relayCount(resp *http.Response, upFormat llm.Format, start ti
 	x.w.WriteHeader(http.StatusOK)
 	_, _ = x.w.Write(translate.EncodeCountTokensResponse(x.client, n))
 	return true
+}
+
+// readSized reads r to its end like readLimited, in one allocation when the length is announced (hint is the
+// Content-Length, -1 when unknown) instead of the repeated doubling io.ReadAll does from 512 bytes.
+func readSized(r io.Reader, max, hint int64) ([]byte, error) {
+	size := int64(512)
+	if hint >= 0 && hint <= max {
+		size = hint + 1 // room for the read that sees EOF
+	}
+	b := make([]byte, 0, size)
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if int64(len(b)) > max {
+			return b[:max], errBodyTooLarge
+		}
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+	}
 }
 
 // streamWriter serialises writes to the client between the relay loop and the keepalive ticker.
