@@ -190,12 +190,19 @@ func (x *exchange) cacheLookup(p *Principal) bool {
 		x.w.Header().Set("X-Cache", "BYPASS")
 		return false
 	}
-	if x.client != llm.FormatGemini && !cache.Cacheable(x.body) {
-		return false
-	}
-	key, err := cache.Key(p.KeyID, x.r.URL.Path, x.body)
-	if err != nil {
-		return false
+	var key string
+	if x.client == llm.FormatGemini { // Gemini streams are chosen by the URL, checked above
+		k, err := cache.Key(p.KeyID, x.r.URL.Path, x.body)
+		if err != nil {
+			return false
+		}
+		key = k
+	} else {
+		k, ok := cache.CacheableKey(p.KeyID, x.r.URL.Path, x.body)
+		if !ok {
+			return false
+		}
+		key = k
 	}
 	if e, ok := c.Get(x.r.Context(), key); ok {
 		x.s.gs.metrics.CacheHit()
@@ -282,7 +289,7 @@ func (s *Server) settle(x *exchange, p *Principal) {
 		}
 	}
 	if rt.requestLog {
-		s.gw.RequestLog.LogRequest(x.logRow())
+		x.logRequest(s.gw.RequestLog)
 	}
 }
 

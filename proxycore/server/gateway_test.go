@@ -24,8 +24,14 @@ type gatewayFixture struct {
 	store  *store.Store
 	writer *spend.Writer
 	keys   *spend.Keys
-	log    *memRequestLog
+	log    requestLogRows
 	clock  *clock.Fake
+}
+
+// requestLogRows is a request log sink whose rows a test can read back.
+type requestLogRows interface {
+	RequestLogSink
+	all() []store.RequestLogRow
 }
 
 type memRequestLog struct {
@@ -49,6 +55,43 @@ var gatewayStart = time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
 
 func newGatewayFixture(t *testing.T, cfgTOML string) *gatewayFixture {
 	t.Helper()
+	return newGatewayFixtureLog(t, cfgTOML, &memRequestLog{})
+}
+
+// asyncRequestLog is the app's request log, spend.RequestLog (which masks the bodies in its writer
+// goroutine), over rows kept in memory.
+type asyncRequestLog struct {
+	*spend.RequestLog
+	sink *memRequestLogSink
+}
+
+func newAsyncRequestLog(t testing.TB) asyncRequestLog {
+	l := asyncRequestLog{sink: &memRequestLogSink{}}
+	l.RequestLog = spend.NewRequestLog(l.sink, spend.WriterOptions{FlushInterval: time.Hour}, nil)
+	t.Cleanup(func() { l.Close(context.Background()) })
+	return l
+}
+
+// all flushes the log and returns every row written.
+func (l asyncRequestLog) all() []store.RequestLogRow {
+	if err := l.Flush(context.Background()); err != nil {
+		panic(err)
+	}
+	return l.sink.all()
+}
+
+type memRequestLogSink struct{ memRequestLog }
+
+func (m *memRequestLogSink) InsertRequestLog(_ context.Context, rows []store.RequestLogRow) error {
+	for _, r := range rows {
+		m.LogRequest(r)
+	}
+	return nil
+}
+
+// newGatewayFixtureLog is newGatewayFixture with the given request log sink.
+func newGatewayFixtureLog(t *testing.T, cfgTOML string, log requestLogRows) *gatewayFixture {
+	t.Helper()
 	ctx := context.Background()
 	st, err := store.Open(filepath.Join(t.TempDir(), "cliproxy.db"), nil)
 	if err != nil {
@@ -65,7 +108,7 @@ func newGatewayFixture(t *testing.T, cfgTOML string) *gatewayFixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { keys.Close(ctx) })
-	f := &gatewayFixture{store: st, writer: w, keys: keys, log: &memRequestLog{}, clock: fc}
+	f := &gatewayFixture{store: st, writer: w, keys: keys, log: log, clock: fc}
 	f.testProxy = startProxy(t, cfgTOML, func(o *Options) {
 		o.Clock = fc
 		o.Gateway = Gateway{Keys: keys, Spend: w, RequestLog: f.log}
@@ -389,30 +432,43 @@ func TestMetricsEndpoint(t *testing.T) {
 }
 
 func TestRequestLogMasksSecrets(t *testing.T) {
-	up := proxytest.NewOpenAI(t)
-	f := newGatewayFixture(t, openAIConfig(up)+"[request-log]\nenable = true\nmax-body-kb = 1\n")
-	leaky := `{"model":"gpt-4o","messages":[{"role":"user","content":"my keys: ` + upstreamKey + ` and sk-ant-api03-abcdefghijklmnopqrstuvwxyz0123 and AIzaSyA1234567890abcdefghijklmnopqrstuv ` + strings.Repeat("x", 2000) + `"}]}`
-	resp := f.do(t, "POST", "/v1/chat/completions", leaky)
-	readAll(t, resp)
-	f.waitIdle()
-	rows := f.log.all()
-	if len(rows) != 1 {
-		t.Fatalf("%d request log rows, want 1", len(rows))
+	sinks := map[string]func(t *testing.T) requestLogRows{
+		"synchronous sink":                     func(*testing.T) requestLogRows { return &memRequestLog{} },
+		"masked in the log's writer goroutine": func(t *testing.T) requestLogRows { return newAsyncRequestLog(t) },
 	}
-	r := rows[0]
-	for _, secret := range []string{upstreamKey, "sk-ant-api03-abcdefghijklmnopqrstuvwxyz0123", "AIzaSyA1234567890abcdefghijklmnopqrstuv"} {
-		if strings.Contains(r.RequestBody, secret) {
-			t.Errorf("request log keeps %s...", secret[:8])
-		}
-	}
-	if !strings.Contains(r.RequestBody, "****4f") && !strings.Contains(r.RequestBody, "****5e4f") {
-		t.Errorf("masked key should keep its last four characters: %s", r.RequestBody[:200])
-	}
-	if !strings.HasSuffix(r.RequestBody, "[truncated]") || len(r.RequestBody) > 1100 {
-		t.Errorf("body not cut to max-body-kb: %d bytes", len(r.RequestBody))
-	}
-	if !strings.Contains(r.ResponseBody, "chat.completion") || r.Status != 200 || r.Path != "/v1/chat/completions" {
-		t.Errorf("row = %+v", r)
+	for name, sink := range sinks {
+		t.Run(name, func(t *testing.T) {
+			up := proxytest.NewOpenAI(t)
+			f := newGatewayFixtureLog(t, openAIConfig(up)+"[request-log]\nenable = true\nmax-body-kb = 1\n", sink(t))
+			leaky := `{"model":"gpt-4o","messages":[{"role":"user","content":"my keys: ` + upstreamKey + ` and sk-ant-api03-abcdefghijklmnopqrstuvwxyz0123 and AIzaSyA1234567890abcdefghijklmnopqrstuv ` + strings.Repeat("x", 2000) + `"}]}`
+			resp := f.do(t, "POST", "/v1/chat/completions", leaky)
+			readAll(t, resp)
+			short := `{"model":"gpt-4o","messages":[{"role":"user","content":"Authorization: Bearer abcdefghijklmnopWXYZ"}]}`
+			readAll(t, f.do(t, "POST", "/v1/chat/completions", short))
+			f.waitIdle()
+			rows := f.log.all()
+			if len(rows) != 2 {
+				t.Fatalf("%d request log rows, want 2", len(rows))
+			}
+			r := rows[0]
+			for _, secret := range []string{upstreamKey, "sk-ant-api03-abcdefghijklmnopqrstuvwxyz0123", "AIzaSyA1234567890abcdefghijklmnopqrstuv"} {
+				if strings.Contains(r.RequestBody, secret) {
+					t.Errorf("request log keeps %s...", secret[:8])
+				}
+			}
+			if !strings.Contains(r.RequestBody, "****4f") && !strings.Contains(r.RequestBody, "****5e4f") {
+				t.Errorf("masked key should keep its last four characters: %s", r.RequestBody[:200])
+			}
+			if !strings.HasSuffix(r.RequestBody, "[truncated]") || len(r.RequestBody) > 1100 {
+				t.Errorf("body not cut to max-body-kb: %d bytes", len(r.RequestBody))
+			}
+			if !strings.Contains(r.ResponseBody, "chat.completion") || r.Status != 200 || r.Path != "/v1/chat/completions" {
+				t.Errorf("row = %+v", r)
+			}
+			if want := `{"model":"gpt-4o","messages":[{"role":"user","content":"Authorization: Bearer ****WXYZ"}]}`; rows[1].RequestBody != want {
+				t.Errorf("second row's body = %s, want %s", rows[1].RequestBody, want)
+			}
+		})
 	}
 }
 

@@ -1,6 +1,8 @@
 package server
 
 import (
+	"bytes"
+	mathbits "math/bits"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -13,7 +15,8 @@ import (
 // anything shaped like a well-known credential (OpenAI/Anthropic "sk-" keys, Google "AIza" keys, GitHub
 // tokens, JWTs, bearer values). Each becomes "****" plus its last four characters.
 type masker struct {
-	known []string // secrets from the configuration, longest first
+	known      []string // secrets from the configuration, longest first
+	knownBytes [][]byte // the same, for searching bodies without converting them
 }
 
 func newMasker(secrets []string) *masker {
@@ -23,6 +26,7 @@ func newMasker(secrets []string) *masker {
 	for _, s := range secrets {
 		if len(s) >= 4 {
 			m.known = append(m.known, s)
+			m.knownBytes = append(m.knownBytes, []byte(s))
 		}
 	}
 	return m
@@ -36,6 +40,20 @@ func (m *masker) Mask(s string) string {
 		}
 	}
 	return maskShapes(s)
+}
+
+// maskBytes is Mask(string(b)); a body without secrets, the usual case, costs one scan and one copy.
+func (m *masker) maskBytes(b []byte) string {
+	for _, k := range m.knownBytes {
+		if bytes.Contains(b, k) {
+			return m.Mask(string(b))
+		}
+	}
+	spans := credentialSpans(b)
+	if len(spans) == 0 {
+		return string(b)
+	}
+	return maskSpans(b, spans)
 }
 
 // credentialShape is a credential recognised by its public prefix: the prefix, the characters the
@@ -65,113 +83,226 @@ var credentialShapes = []credentialShape{
 	{"ghs_", isAlnum, 20}, {"ghu_", isAlnum, 20}, {"github_pat_", isKeyChar, 20}, {"eyJ", isTokenChar, 30},
 }
 
-// maskShapes masks every credential-shaped run in s and the value after "Bearer ". It scans with
-// strings.Index per shape, so text without credentials costs a few passes of memchr-speed searching.
+// bearerShape is the index after the credential shapes that stands for the value after "Bearer ".
+const bearerShape = 8
+
+// bearerMinLen is the least length of a bearer value that is masked.
+const bearerMinLen = 12
+
+// shapeStarts has, for every byte, a bit per shape whose text can start with it (bit bearerShape for
+// "bearer " in either case), so that maskShapes looks closer only at those bytes.
+var shapeStarts = func() (t [256]uint16) {
+	for i, sh := range credentialShapes {
+		t[sh.prefix[0]] |= 1 << i
+	}
+	t['b'] |= 1 << bearerShape
+	t['B'] |= 1 << bearerShape
+	return t
+}()
+
+// maskShapes masks every credential-shaped run in s and the value after "Bearer ".
 func maskShapes(s string) string {
-	var spans [][2]int
-	for _, sh := range credentialShapes {
-		for from := 0; ; {
-			i := strings.Index(s[from:], sh.prefix)
-			if i < 0 {
-				break
+	spans := credentialSpans(s)
+	if len(spans) == 0 {
+		return s
+	}
+	return maskSpans(s, spans)
+}
+
+// maskSpan is a run to mask; bearer marks the value after "Bearer ".
+type maskSpan struct {
+	start, end int
+	bearer     bool
+}
+
+// credentialSpans finds the runs to mask in one pass over s. For each shape the search goes on after the
+// end of the run it last matched, long enough or not, and "bearer " is matched with the rest of the word
+// in one letter case ("Bearer ", "BEARER ", "bearer "), so the runs are those that searching for every
+// shape in turn finds.
+func credentialSpans[T string | []byte](s T) []maskSpan {
+	var spans []maskSpan
+	var next [bearerShape + 1]int // per shape: where its next match may start
+	for i := 0; i < len(s); i++ {
+		for bits := shapeStarts[s[i]]; bits != 0; bits &= bits - 1 {
+			k := mathbits.TrailingZeros16(bits)
+			if i < next[k] {
+				continue
 			}
-			i += from
+			if k == bearerShape {
+				if !hasPrefixAt(s, i+1, "earer ") && !hasPrefixAt(s, i+1, "EARER ") {
+					continue
+				}
+				v := i + len("bearer ")
+				for v < len(s) && s[v] == ' ' {
+					v++
+				}
+				j := v
+				for j < len(s) && isTokenChar(s[j]) {
+					j++
+				}
+				if j-v >= bearerMinLen {
+					spans = append(spans, maskSpan{start: v, end: j, bearer: true})
+				}
+				next[k] = j
+				continue
+			}
+			sh := &credentialShapes[k]
+			if !hasPrefixAt(s, i, sh.prefix) {
+				continue
+			}
 			j := i + len(sh.prefix)
 			for j < len(s) && sh.chars(s[j]) {
 				j++
 			}
 			if j-i-len(sh.prefix) >= sh.min {
-				spans = append(spans, [2]int{i, j})
+				spans = append(spans, maskSpan{start: i, end: j})
 			}
-			from = j
+			next[k] = j
 		}
 	}
-	for from := 0; ; {
-		i := indexFold(s[from:], "bearer ")
-		if i < 0 {
-			break
-		}
-		i += from + len("bearer ")
-		for i < len(s) && s[i] == ' ' {
-			i++
-		}
-		j := i
-		for j < len(s) && isTokenChar(s[j]) {
-			j++
-		}
-		if j-i >= 12 {
-			spans = append(spans, [2]int{i, j})
-		}
-		from = j
-	}
-	if len(spans) == 0 {
-		return s
-	}
-	sort.Slice(spans, func(a, b int) bool { return spans[a][0] < spans[b][0] })
-	var b strings.Builder
-	b.Grow(len(s))
-	last := 0
-	for _, sp := range spans {
-		if sp[0] < last { // overlaps a span already masked
-			continue
-		}
-		b.WriteString(s[last:sp[0]])
-		b.WriteString(config.MaskSecret(s[sp[0]:sp[1]]))
-		last = sp[1]
-	}
-	b.WriteString(s[last:])
-	return b.String()
+	return spans
 }
 
-// indexFold finds "bearer " in s in any letter case. It searches for the tail in lower and upper case
-// with strings.Index and checks the first letter, which keeps the scan at memchr speed.
-func indexFold(s, lower string) int {
-	best := -1
-	for _, tail := range [2]string{lower[1:], strings.ToUpper(lower[1:])} {
-		for from := 1; from <= len(s); {
-			i := strings.Index(s[from:], tail)
-			if i < 0 {
-				break
-			}
-			i += from
-			if i > 0 && s[i-1]|0x20 == lower[0] && equalFold(s[i-1:i-1+len(lower)], lower) {
-				if best < 0 || i-1 < best {
-					best = i - 1
-				}
-				break
-			}
-			from = i + 1
+// hasPrefixAt reports whether s[i:] starts with p.
+func hasPrefixAt[T string | []byte](s T, i int, p string) bool {
+	if len(s)-i < len(p) {
+		return false
+	}
+	for j := 0; j < len(p); j++ {
+		if s[i+j] != p[j] {
+			return false
 		}
 	}
-	return best
+	return true
+}
+
+// maskSpans returns s with the spans masked, in order of their start (a credential before a bearer
+// value that starts at the same byte); a span that starts inside one already masked is skipped.
+func maskSpans[T string | []byte](s T, spans []maskSpan) string {
+	sort.SliceStable(spans, func(a, b int) bool {
+		if spans[a].start != spans[b].start {
+			return spans[a].start < spans[b].start
+		}
+		return !spans[a].bearer && spans[b].bearer
+	})
+	out := make([]byte, 0, len(s))
+	last := 0
+	for _, sp := range spans {
+		if sp.start < last { // overlaps a span already masked
+			continue
+		}
+		out = append(out, s[last:sp.start]...)
+		out = append(out, config.MaskSecret(string(s[sp.start:sp.end]))...)
+		last = sp.end
+	}
+	out = append(out, s[last:]...)
+	return string(out)
+}
+
+// cutBody cuts b to at most max bytes (max <= 0: no limit) on a UTF-8 boundary.
+func cutBody(b []byte, max int) (cut []byte, truncated bool) {
+	if max <= 0 || len(b) <= max {
+		return b, false
+	}
+	n := max
+	for n > 0 && !utf8.RuneStart(b[n]) {
+		n--
+	}
+	return b[:n], true
 }
 
 // snippet cuts b to at most max bytes on a UTF-8 boundary and masks it.
 func (m *masker) snippet(b []byte, max int) string {
-	if max > 0 && len(b) > max {
-		cut := max
-		for cut > 0 && !utf8.RuneStart(b[cut]) {
-			cut--
-		}
-		return m.Mask(string(b[:cut])) + "...[truncated]"
+	cut, truncated := cutBody(b, max)
+	return m.maskedBody(cut, truncated)
+}
+
+// maskedBody masks a body cut by cutBody and marks it when it was truncated.
+func (m *masker) maskedBody(b []byte, truncated bool) string {
+	if truncated {
+		return m.maskBytes(b) + "...[truncated]"
 	}
-	return m.Mask(string(b))
+	return m.maskBytes(b)
+}
+
+// deferredRequestLog is a RequestLogSink that completes rows in its own goroutine (spend.RequestLog
+// does): the server hands it the cut bodies and the masking runs there, off the request path.
+type deferredRequestLog interface {
+	LogRequestFunc(row store.RequestLogRow, fill func(*store.RequestLogRow))
+}
+
+// logBodies is what a request-log row's body columns are made from: the bodies cut to max-body-kb but
+// not yet masked, or a text for the response column when there is no response body.
+type logBodies struct {
+	m               *masker
+	req, resp       []byte
+	reqCut, respCut bool
+	hasResp         bool   // resp holds the response body
+	respText        string // otherwise: the response column's text
+	maskRespText    bool   // respText is an error message that may quote a secret
+}
+
+// fill sets the row's body columns, masked.
+func (lb *logBodies) fill(r *store.RequestLogRow) {
+	r.RequestBody = lb.m.maskedBody(lb.req, lb.reqCut)
+	switch {
+	case lb.hasResp:
+		r.ResponseBody = lb.m.maskedBody(lb.resp, lb.respCut)
+	case lb.maskRespText:
+		r.ResponseBody = lb.m.Mask(lb.respText)
+	default:
+		r.ResponseBody = lb.respText
+	}
+}
+
+// detach copies the bodies that were cut, so that a queued row keeps max-body-kb of each and not the
+// whole request or response. Bodies within the limit are kept as they are: nothing changes them after
+// the exchange.
+func (lb *logBodies) detach() {
+	if lb.reqCut {
+		lb.req = bytes.Clone(lb.req)
+	}
+	if lb.respCut {
+		lb.resp = bytes.Clone(lb.resp)
+	}
+}
+
+// logParts is the request log entry of the exchange: the row without its bodies, and the bodies cut to
+// [request-log] max-body-kb, to be masked by fill.
+func (x *exchange) logParts() (store.RequestLogRow, *logBodies) {
+	rt, rec := x.rt, x.rec
+	lb := &logBodies{m: rt.masker}
+	lb.req, lb.reqCut = cutBody(x.body, rt.requestLogMax)
+	switch {
+	case x.respBody != nil:
+		lb.hasResp = true
+		lb.resp, lb.respCut = cutBody(x.respBody, rt.requestLogMax)
+	case rec.Stream && rec.Status < 300:
+		lb.respText = "(streamed response)"
+	case rec.ErrorMessage != "":
+		lb.respText, lb.maskRespText = rec.ErrorMessage, true
+	}
+	row := store.RequestLogRow{Time: rec.Time, RequestID: rec.RequestID, Method: x.r.Method, Path: x.r.URL.Path,
+		Status: rec.Status, LatencyMS: rec.Latency.Milliseconds()}
+	return row, lb
 }
 
 // logRow is the request log entry of the exchange: bodies cut to [request-log] max-body-kb and masked.
 func (x *exchange) logRow() store.RequestLogRow {
-	rt, rec := x.rt, x.rec
-	resp := ""
-	switch {
-	case x.respBody != nil:
-		resp = rt.masker.snippet(x.respBody, rt.requestLogMax)
-	case rec.Stream && rec.Status < 300:
-		resp = "(streamed response)"
-	case rec.ErrorMessage != "":
-		resp = rt.masker.Mask(rec.ErrorMessage)
+	row, lb := x.logParts()
+	lb.fill(&row)
+	return row
+}
+
+// logRequest hands the exchange's entry to the request log, masked in the log's own goroutine when it
+// has one.
+func (x *exchange) logRequest(sink RequestLogSink) {
+	d, ok := sink.(deferredRequestLog)
+	if !ok {
+		sink.LogRequest(x.logRow())
+		return
 	}
-	return store.RequestLogRow{
-		Time: rec.Time, RequestID: rec.RequestID, Method: x.r.Method, Path: x.r.URL.Path, Status: rec.Status,
-		RequestBody: rt.masker.snippet(x.body, rt.requestLogMax), ResponseBody: resp, LatencyMS: rec.Latency.Milliseconds(),
-	}
+	row, lb := x.logParts()
+	lb.detach()
+	d.LogRequestFunc(row, lb.fill)
 }
