@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -433,5 +434,32 @@ func TestIdentityStreamWithEventsLargerThanTheReadBuffer(t *testing.T) {
 		if text.String() != want || usage != 7 {
 			t.Fatalf("stream %d: %d bytes of text (want %d), prompt tokens %d", i, text.Len(), len(want), usage)
 		}
+	}
+}
+
+// Bodies without an announced length are held to the limits too: a chunked request over
+// max-request-size-mb gets 413 and never reaches the upstream; an upstream answer over
+// max-response-size-mb gets 502 in the caller's format.
+func TestLimitsWithoutContentLength(t *testing.T) {
+	up := proxytest.NewOpenAI(t)
+	p := startProxy(t, openAIConfig(up)+"[limits]\nmax-request-size-mb = 1\nmax-response-size-mb = 1\n")
+	big := `{"model":"gpt-4o","messages":[{"role":"user","content":"` + strings.Repeat("a", 2<<20) + `"}]}`
+	req, _ := http.NewRequest("POST", p.URL+"/v1/chat/completions", io.MultiReader(strings.NewReader(big))) // no length: chunked
+	req.Header.Set("Authorization", "Bearer "+clientKeyForTests)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body := readAll(t, resp); resp.StatusCode != 413 || !strings.Contains(body, "max-request-size-mb") {
+		t.Errorf("chunked oversized request: status %d body %.300s", resp.StatusCode, body)
+	}
+	if up.Hits() != 0 {
+		t.Errorf("the oversized request reached the upstream")
+	}
+
+	up.Enqueue(proxytest.Reply{Text: strings.Repeat("b", 2<<20)})
+	resp = p.do(t, "POST", "/v1/chat/completions", `{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}`)
+	if body := readAll(t, resp); resp.StatusCode != 502 || !strings.Contains(body, "max-response-size-mb") || !strings.Contains(body, `"error"`) {
+		t.Errorf("oversized upstream answer: status %d body %.300s", resp.StatusCode, body)
 	}
 }
