@@ -44,6 +44,9 @@ type CoreOptions struct {
 	Factories map[string]provider.AccountFactory
 	// LoginSleep waits between device-flow polls; nil means a real timer. Tests make polling instant.
 	LoginSleep oauth.SleepFunc
+	// RefreshAfter returns a channel that fires when the next background token-refresh pass is due (the
+	// first runs at Start); nil means time.After. Tests drive the passes with it.
+	RefreshAfter func(time.Duration) <-chan time.Time
 	// HTTPClient talks to OAuth servers during logins and refreshes; nil means a client over a shared
 	// pooled transport that honours proxy-url.
 	HTTPClient *http.Client
@@ -212,7 +215,7 @@ func OpenCore(o CoreOptions) (_ *Core, err error) {
 	}
 	c.refresher, err = oauth.NewRefresher(oauth.RefresherOptions{
 		Store: tokenStore{c}, Providers: c.providers, HTTPClient: c.httpClient, Clock: c.clk, Logger: log,
-		OnFailure: c.onRefreshFailure,
+		OnFailure: c.onRefreshFailure, After: o.RefreshAfter,
 	})
 	if err != nil {
 		return nil, err

@@ -1,11 +1,14 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -18,24 +21,36 @@ import (
 // instantSleep makes device polling immediate (it still honours cancellation).
 func instantSleep(ctx context.Context, _ time.Duration) error { return ctx.Err() }
 
-// providersTOML writes [providers.<id>] sections pointing the subscription providers at the fake.
+// providersTOML writes [providers.<id>] sections pointing the subscription providers at the fake and
+// claude-code's API at claudeBase.
 func providersTOML(fake *oauthfake.Server, claudeBase string) string {
-	u := fake.URL()
-	return fmt.Sprintf(`
-[providers.claude-code]
-auth-url = %q
-token-url = %q
-redirect-url = "http://127.0.0.1:0/callback"
-base-url = %q
+	return providerSections(fake, map[string]string{oauth.ClaudeCode: claudeBase})
+}
 
-[providers.copilot]
-device-code-url = %q
-token-url = %q
-user-info-url = %q
-copilot-token-url = %q
-`, u+"/claude/oauth/authorize", u+"/claude/v1/oauth/token", claudeBase,
-		u+"/github/login/device/code", u+"/github/login/oauth/access_token", u+"/github/api/user",
-		u+"/github/api/copilot_internal/v2/token")
+// providerSections writes one [providers.<id>] section per subscription provider: the fake's OAuth
+// endpoints (oauthfake.Overrides under the config's key names) and base-url from bases, else a dead
+// loopback address, so that an account reaches no upstream but the one its test names.
+func providerSections(fake *oauthfake.Server, bases map[string]string) string {
+	// The oauth package's setting names that the config spells differently; "" has no config key (Kiro
+	// social logins, which only an import creates, refresh at the Kiro service itself).
+	configKey := map[string]string{
+		"user-url": "user-info-url", "userinfo-url": "user-info-url", "code-assist-url": "api-url", "social-refresh-url": "",
+	}
+	ov := fake.Overrides()
+	var b strings.Builder
+	for _, id := range slices.Sorted(maps.Keys(ov)) {
+		fmt.Fprintf(&b, "\n[providers.%s]\nbase-url = %q\n", id, cmp.Or(bases[id], "http://127.0.0.1:1"))
+		for _, k := range slices.Sorted(maps.Keys(ov[id])) {
+			key, renamed := configKey[k]
+			if !renamed {
+				key = k
+			}
+			if key != "" {
+				fmt.Fprintf(&b, "%s = %q\n", key, ov[id][k])
+			}
+		}
+	}
+	return b.String()
 }
 
 // visit plays the browser: it follows the authorize page's redirect to the loopback callback.
