@@ -270,3 +270,35 @@ func TestFailingRefreshAnswers401NamingTheProvider(t *testing.T) {
 	}
 	x.wantRelogin401(t, up)
 }
+
+// TestRefreshRefusedDuringARequestAnswers401: when a request is what finds the token due (no background
+// pass came first, e.g. after the computer slept) and the OAuth server refuses the refresh, clients are
+// told to log in again, whether the old token had already expired or was served until it expired.
+func TestRefreshRefusedDuringARequestAnswers401(t *testing.T) {
+	t.Run("expired", func(t *testing.T) {
+		x, _, cred, up := qwenE2E(t)
+		x.clk.Set(cred.Token.Expiry.Add(time.Minute))
+		x.wantRelogin401(t, up)
+		x.waitRelogin(t)
+		if n := x.fake.Refreshes(oauth.Qwen); n != 1 {
+			t.Fatalf("the OAuth fake saw %d refresh grants, want 1", n)
+		}
+	})
+	t.Run("near expiry", func(t *testing.T) {
+		x, info, cred, up := qwenE2E(t)
+		x.clk.Set(cred.Token.Expiry.Add(-4 * time.Minute))
+		// The refresh fails, but the old token still works until it expires.
+		if _, err := x.chat(t, "qwen3-coder-plus"); err != nil {
+			t.Fatalf("with the old token still valid: %v", err)
+		}
+		x.waitRelogin(t)
+		if got, err := x.account(info.ID); err != nil || got.State != "ERROR" {
+			t.Fatalf("account %+v %v", got, err)
+		}
+		x.clk.Set(cred.Token.Expiry.Add(time.Minute))
+		x.wantRelogin401(t, up)
+		if n := x.fake.Refreshes(oauth.Qwen); n != 1 {
+			t.Fatalf("the OAuth fake saw %d refresh grants, want 1", n)
+		}
+	})
+}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/cliproxy/cliproxy/proxycore/limit"
 	"github.com/cliproxy/cliproxy/proxycore/llm"
+	"github.com/cliproxy/cliproxy/proxycore/oauth"
 	"github.com/cliproxy/cliproxy/proxycore/provider"
 	"github.com/cliproxy/cliproxy/proxycore/route"
 	"github.com/cliproxy/cliproxy/proxycore/translate"
@@ -157,7 +158,7 @@ func (x *exchange) forward() {
 		return
 	}
 	if blocked != "" {
-		x.fail(errUnauthorized("No account can serve '" + x.model + "': " + blocked + "."))
+		x.fail(errLoginNeeded(x.model, blocked))
 		return
 	}
 	x.fail(errRateLimited("No credential is available for '"+x.model+"' right now.", time.Second))
@@ -175,6 +176,12 @@ func blockedReason(r *route.Router, cands []route.Entry, tried func(string) bool
 		}
 	}
 	return ""
+}
+
+// errLoginNeeded answers a request that no account can serve until the user logs in again; reason says
+// which ("log in to Codex again: ...").
+func errLoginNeeded(model, reason string) *llm.Error {
+	return errUnauthorized("No account can serve '" + model + "': " + reason + ".")
 }
 
 type attemptKind uint8
@@ -287,6 +294,17 @@ func (x *exchange) attempt(exec provider.Executor, entry route.Entry, fallback b
 			x.rec.Status = 499
 			x.rec.ErrorClass = "client_closed"
 			return attemptResult{kind: attemptDone}
+		}
+		var relogin *oauth.ReloginError
+		if errors.As(err, &relogin) {
+			// The account's refresh token was refused for good (the request found the token due before the
+			// background refresher did): the account is out of service until the user logs in again, even if
+			// the old token served a request since its refresh failed.
+			msg := redactURL(relogin.Error())
+			x.s.router.End(a, route.Outcome{Status: http.StatusUnauthorized, AuthFailed: true, Message: msg,
+				Latency: x.s.clock.Now().Sub(start)})
+			x.rec.ErrorClass = errorClass(http.StatusUnauthorized)
+			return attemptResult{kind: attemptRetry, err: errLoginNeeded(x.model, msg)}
 		}
 		x.s.router.End(a, route.Outcome{Err: err, Latency: x.s.clock.Now().Sub(start), Message: "network error: " + redactURL(err.Error())})
 		x.rec.ErrorClass = "network"
