@@ -4,8 +4,9 @@
 set -euo pipefail
 
 build_pkgs=(gcc pkg-config libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev libgl1-mesa-dev)
-# The real Secret Service for the keychain tests (gnome-keyring under dbus-run-session).
-test_pkgs=(dbus gnome-keyring)
+# The real Secret Service for the keychain tests (gnome-keyring under dbus-run-session), and systemd for
+# `systemd-analyze verify` of the packaged user unit.
+test_pkgs=(dbus gnome-keyring systemd)
 
 want=("${build_pkgs[@]}")
 if [ "${1:-}" = "--test" ]; then
