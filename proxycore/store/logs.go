@@ -33,8 +33,7 @@ func (s *Store) InsertRequestLog(ctx context.Context, rows []RequestLogRow) (err
 			_ = tx.Rollback()
 		}
 	}()
-	st, err := tx.PrepareContext(ctx, `INSERT INTO request_log (ts, request_id, method, path, status,
-		request_body, response_body, latency_ms) VALUES (?,?,?,?,?,?,?,?)`)
+	st, err := txStmt(ctx, tx, s.stmts.logRow, requestLogInsert)
 	if err != nil {
 		return fmt.Errorf("inserting request log: %w", err)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -49,7 +48,7 @@ func (s *Store) InsertSpend(ctx context.Context, rows []SpendRow) (err error) {
 			_ = tx.Rollback()
 		}
 	}()
-	if err := insertSpendRows(ctx, tx, rows); err != nil {
+	if err := s.insertSpendRows(ctx, tx, rows); err != nil {
 		return err
 	}
 	// Rows of one batch mostly share day/provider/model/key, so rollups are summed in memory first:
@@ -67,18 +66,7 @@ func (s *Store) InsertSpend(ctx context.Context, rows []SpendRow) (err error) {
 		}
 		g.add(r)
 	}
-	up, err := tx.PrepareContext(ctx, `INSERT INTO spend_daily (day, provider, model, key_id, requests,
-		errors, input_tokens, output_tokens, cached_tokens, cache_write_tokens, reasoning_tokens, cost_usd)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?)
-		ON CONFLICT (day, provider, model, key_id) DO UPDATE SET
-			requests = requests + excluded.requests,
-			errors = errors + excluded.errors,
-			input_tokens = input_tokens + excluded.input_tokens,
-			output_tokens = output_tokens + excluded.output_tokens,
-			cached_tokens = cached_tokens + excluded.cached_tokens,
-			cache_write_tokens = cache_write_tokens + excluded.cache_write_tokens,
-			reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens,
-			cost_usd = cost_usd + excluded.cost_usd`)
+	up, err := txStmt(ctx, tx, s.stmts.rollup, spendRollupUpsert)
 	if err != nil {
 		return fmt.Errorf("updating spend rollups: %w", err)
 	}
@@ -100,42 +88,33 @@ func (s *Store) InsertSpend(ctx context.Context, rows []SpendRow) (err error) {
 // 32766-parameter limit); fewer statements per batch roughly doubles throughput.
 const spendChunk = 32
 
-// insertSpendRows inserts rows with multi-row INSERT statements inside tx.
-func insertSpendRows(ctx context.Context, tx *sql.Tx, rows []SpendRow) error {
-	const cols = `INSERT INTO spend_log (ts, request_id, key_id, credential_id, provider, model, route,
-		input_tokens, output_tokens, cached_tokens, cache_write_tokens, reasoning_tokens, cost_usd,
-		price_known, latency_ms, ttfb_ms, status, error_class, cache_hit) VALUES `
-	const one = `(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
-	stmts := map[int]*sql.Stmt{}
-	defer func() {
-		for _, st := range stmts {
-			_ = st.Close()
-		}
-	}()
+// insertSpendRows inserts rows with multi-row INSERT statements inside tx: as many of the largest
+// chunk as fit, then the smaller ones.
+func (s *Store) insertSpendRows(ctx context.Context, tx *sql.Tx, rows []SpendRow) error {
 	args := make([]any, 0, spendChunk*19)
-	for len(rows) > 0 {
-		n := min(len(rows), spendChunk)
-		st := stmts[n]
-		if st == nil {
-			q := cols + strings.Repeat(one+",", n-1) + one
-			var err error
-			if st, err = tx.PrepareContext(ctx, q); err != nil {
-				return fmt.Errorf("inserting spend rows: %w", err)
-			}
-			stmts[n] = st
+	for ci, n := range spendChunks {
+		if len(rows) < n {
+			continue
 		}
-		args = args[:0]
-		for i := range n {
-			r := &rows[i]
-			args = append(args, unixMilli(r.Time), r.RequestID, r.KeyID, r.CredentialID, r.Provider,
-				r.Model, r.Route, r.InputTokens, r.OutputTokens, r.CachedTokens, r.CacheWriteTokens,
-				r.ReasoningTokens, r.CostUSD, boolInt(r.PriceKnown), r.LatencyMS, r.TTFBMS, r.Status,
-				r.ErrorClass, boolInt(r.CacheHit))
-		}
-		if _, err := st.ExecContext(ctx, args...); err != nil {
+		st, err := txStmt(ctx, tx, s.stmts.spendRows[ci], spendInsertSQL(n))
+		if err != nil {
 			return fmt.Errorf("inserting spend rows: %w", err)
 		}
-		rows = rows[n:]
+		for ; len(rows) >= n; rows = rows[n:] {
+			args = args[:0]
+			for i := range n {
+				r := &rows[i]
+				args = append(args, unixMilli(r.Time), r.RequestID, r.KeyID, r.CredentialID, r.Provider,
+					r.Model, r.Route, r.InputTokens, r.OutputTokens, r.CachedTokens, r.CacheWriteTokens,
+					r.ReasoningTokens, r.CostUSD, boolInt(r.PriceKnown), r.LatencyMS, r.TTFBMS, r.Status,
+					r.ErrorClass, boolInt(r.CacheHit))
+			}
+			if _, err := st.ExecContext(ctx, args...); err != nil {
+				_ = st.Close()
+				return fmt.Errorf("inserting spend rows: %w", err)
+			}
+		}
+		_ = st.Close()
 	}
 	return nil
 }

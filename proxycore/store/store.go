@@ -31,6 +31,7 @@ type Store struct {
 	path   string
 	clock  clock.Clock
 	logger *slog.Logger
+	stmts  writeStmts
 }
 
 // Option changes how Open configures a Store.
@@ -94,6 +95,10 @@ func Open(path string, logger *slog.Logger, opts ...Option) (*Store, error) {
 		_ = db.Close()
 		return nil, explainOpenError(path, err)
 	}
+	if err := s.stmts.prepare(ctx, db); err != nil {
+		_ = db.Close()
+		return nil, explainOpenError(path, err)
+	}
 	return s, nil
 }
 
@@ -102,6 +107,7 @@ func (s *Store) Path() string { return s.path }
 
 // Close closes the database. Pending WAL frames are checkpointed by SQLite on the last close.
 func (s *Store) Close() error {
+	s.stmts.close()
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("closing database %s: %w", s.path, err)
 	}
