@@ -76,7 +76,11 @@ func usage(w io.Writer) {
 	sort.Slice(all, func(i, j int) bool { return all[i].name < all[j].name })
 	fmt.Fprintln(w, "Usage: cliproxy [COMMAND] [--config FILE] [flags]")
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Without a command cliproxy starts the tray app with the embedded proxy (--demo: with sample data).")
+	if Headless {
+		fmt.Fprintln(w, "This is the headless build: it has no tray app; `cliproxy serve` runs the proxy.")
+	} else {
+		fmt.Fprintln(w, "Without a command cliproxy starts the tray app with the embedded proxy (--demo: with sample data).")
+	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Commands:")
 	for _, c := range all {
