@@ -57,5 +57,5 @@ echo "== cross-format cost through the HTTP server (CPU per request, translated 
 		}
 	}'
 echo
-echo "== load benchmark (bin/cliproxy serve)"
-"$GO" test -tags loadbench -run TestLoadBench -count=1 -v ./proxycore/server -args -bin "$PWD/bin/cliproxy" ${BENCH_ARGS:-} 2>&1 | grep -vE '^(=== RUN|--- PASS|PASS|ok )'
+echo "== load benchmark (bin/cliproxy serve; idle RSS of bin/cliproxy-headless serve too)"
+"$GO" test -tags loadbench -run TestLoadBench -count=1 -v ./proxycore/server -args -bin "$PWD/bin/cliproxy" -headless-bin "$PWD/bin/cliproxy-headless" ${BENCH_ARGS:-} 2>&1 | grep -vE '^(=== RUN|--- PASS|PASS|ok )'

@@ -4,7 +4,8 @@ package server
 
 // The load benchmark behind `make bench`: the real `cliproxy serve` binary in a child process in front of a
 // fake upstream, against the same fake hit directly, run alternately in one process tree. It prints
-// requests/s, p50, p99, the proxy/direct ratio, the proxy's CPU per request and its RSS.
+// requests/s, p50, p99, the proxy/direct ratio, the proxy's CPU per request and its RSS. The idle RSS of
+// the headless build (-headless-bin, `make build-headless`) is measured too when that binary exists.
 //
 //	go test -tags loadbench -run TestLoadBench -v ./proxycore/server -args -bin ../../bin/cliproxy
 
@@ -33,6 +34,7 @@ import (
 
 var (
 	benchBin      = flag.String("bin", "../../bin/cliproxy", "cliproxy binary to measure")
+	benchHeadless = flag.String("headless-bin", "../../bin/cliproxy-headless", "headless build whose idle RSS is reported too (skipped when missing; \"\" skips it)")
 	benchDuration = flag.Duration("phase", 2*time.Second, "length of one measured phase")
 	benchRounds   = flag.Int("rounds", 3, "alternating direct/proxy rounds per scenario")
 	benchOnly     = flag.String("only", "", "run only the scenarios whose name contains this text")
@@ -88,9 +90,10 @@ func TestLoadBench(t *testing.T) {
 	openaiUp.SetDefault(proxytest.Reply{StreamChunks: 18})
 	claudeUp.SetDefault(proxytest.Reply{StreamChunks: 18})
 
-	port := freePort(t)
 	dir := t.TempDir()
-	cfg := fmt.Sprintf(`port = %d
+	config := func(port int) string {
+		path := filepath.Join(dir, fmt.Sprintf("config-%d.toml", port))
+		cfg := fmt.Sprintf(`port = %d
 api-keys = ["bench-key"]
 [health-tracking]
 enable = true
@@ -103,36 +106,41 @@ api-key = "up-key"
 base-url = "%s"
 models = ["claude-sonnet-4-5"]
 `, port, openaiUp.URL, claudeUp.URL)
-	cfgPath := filepath.Join(dir, "config.toml")
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "serve", "--config", cfgPath)
-	cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+dir, "XDG_DATA_HOME="+dir, "HOME="+dir)
-	stderr, _ := cmd.StderrPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-	ready := make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		once := sync.Once{}
-		for sc.Scan() {
-			if strings.Contains(sc.Text(), "listening on") {
-				once.Do(func() { close(ready) })
-			}
+		if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+			t.Fatal(err)
 		}
-	}()
-	select {
-	case <-ready:
-	case <-time.After(30 * time.Second):
-		t.Fatal("cliproxy serve did not start")
+		return path
 	}
+
+	// The headless build first, alone: only its idle RSS is of interest.
+	var headlessIdle string
+	if *benchHeadless != "" {
+		hbin, err := filepath.Abs(*benchHeadless)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := os.Stat(hbin); err != nil {
+			headlessIdle = fmt.Sprintf("idle RSS of %s: not measured (%v; make build-headless)\n", filepath.Base(hbin), err)
+		} else {
+			hdir := filepath.Join(dir, "headless") // its own data dir and database
+			if err := os.Mkdir(hdir, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			cmd := startServe(t, hbin, config(freePort(t)), hdir)
+			time.Sleep(500 * time.Millisecond)
+			headlessIdle = fmt.Sprintf("idle RSS of `%s serve`: %s\n", filepath.Base(hbin), readMem(cmd.Process.Pid))
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+	}
+
+	port := freePort(t)
+	cmd := startServe(t, bin, config(port), dir)
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
 	proxyURL := "http://127.0.0.1:" + strconv.Itoa(port)
 	pid := cmd.Process.Pid
 	time.Sleep(500 * time.Millisecond) // let the runtime settle before reading the idle RSS
-	idleRSS := rssKiB(pid)
+	idle := readMem(pid)
 
 	chatBody := []byte(`{"model":"gpt-4o","messages":[{"role":"system","content":"You are a concise assistant."},{"role":"user","content":"` + strings.Repeat("Summarise the design of a proxy. ", 24) + `"}],"max_tokens":200}`)
 	chatStream := bytes.Replace(chatBody, []byte(`"max_tokens":200`), []byte(`"max_tokens":200,"stream":true`), 1)
@@ -157,7 +165,9 @@ models = ["claude-sonnet-4-5"]
 	client := &http.Client{Transport: tr}
 
 	fmt.Printf("\ncliproxy load benchmark (%d rounds of %v per side, alternating; 2-core machine, load generator and fake upstream in this process)\n", *benchRounds, *benchDuration)
-	fmt.Printf("idle RSS of `cliproxy serve`: %.1f MiB\n\n", float64(idleRSS)/1024)
+	fmt.Printf("idle RSS of `%s serve`: %s\n", filepath.Base(bin), idle)
+	fmt.Print(headlessIdle)
+	fmt.Println()
 	fmt.Printf("%-28s %10s %10s %10s %10s %10s %10s %8s %12s\n", "scenario", "direct/s", "proxy/s", "ratio", "d-p50", "p-p50", "p-p99", "+p50", "cpu/req")
 	for _, sc := range scenarios {
 		if *benchOnly != "" && !strings.Contains(sc.name, *benchOnly) {
@@ -186,7 +196,36 @@ models = ["claude-sonnet-4-5"]
 			fmt.Printf("  failures: direct %d, proxy %d\n", d.failures, p.failures)
 		}
 	}
-	fmt.Printf("\nRSS of `cliproxy serve` after the run: %.1f MiB\n", float64(rssKiB(pid))/1024)
+	fmt.Printf("\nRSS of `%s serve` after the run: %s\n", filepath.Base(bin), readMem(pid))
+}
+
+// startServe starts `bin serve --config cfgPath` with its home in dir and returns once it listens.
+func startServe(t *testing.T, bin, cfgPath, dir string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(bin, "serve", "--config", cfgPath)
+	cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+dir, "XDG_DATA_HOME="+dir, "HOME="+dir)
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ready := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		once := sync.Once{}
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), "listening on") {
+				once.Do(func() { close(ready) })
+			}
+		}
+	}()
+	select {
+	case <-ready:
+	case <-time.After(30 * time.Second):
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		t.Fatalf("%s serve did not start", bin)
+	}
+	return cmd
 }
 
 func fmtRPS(r phaseResult) string {
@@ -282,18 +321,23 @@ func cpuTime(pid int) time.Duration {
 	return time.Duration(ut+st) * (time.Second / 100) // USER_HZ is 100 on Linux
 }
 
-func rssKiB(pid int) int64 {
+// readMem formats the resident memory of pid from /proc/PID/status: the total, the anonymous part (heap,
+// stacks) and the file-backed part (the mapped pages of the binary, which is larger right after the binary
+// was written, while the page cache still holds it in large folios, than after it was read back from disk).
+func readMem(pid int) string {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
 	if err != nil {
-		return 0
+		return "unknown (" + err.Error() + ")"
 	}
+	kib := map[string]float64{}
 	for _, line := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(line, "VmRSS:") {
-			v, _ := strconv.ParseInt(strings.Fields(line)[1], 10, 64)
-			return v
+		f := strings.Fields(line)
+		if len(f) >= 2 && (f[0] == "VmRSS:" || f[0] == "RssAnon:" || f[0] == "RssFile:") {
+			v, _ := strconv.ParseFloat(f[1], 64)
+			kib[f[0]] = v
 		}
 	}
-	return 0
+	return fmt.Sprintf("%.1f MiB (anon %.1f, file %.1f)", kib["VmRSS:"]/1024, kib["RssAnon:"]/1024, kib["RssFile:"]/1024)
 }
 
 func freePort(t *testing.T) int {
