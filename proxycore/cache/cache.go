@@ -37,7 +37,8 @@ type Entry struct {
 type Store interface {
 	// Get returns the live entry under key.
 	Get(ctx context.Context, key string) (Entry, bool)
-	// Set stores e under key, replacing any previous entry.
+	// Set stores e under key, replacing any previous entry. It keeps only the headers FilterHeader
+	// keeps and does not hold on to e.Header.
 	Set(ctx context.Context, key string, e Entry)
 }
 

@@ -240,7 +240,8 @@ func (s *Server) cacheStore(x *exchange, status int, body []byte) {
 	if !cache.CacheableResponse(status, h) {
 		return
 	}
-	x.rt.cache.Set(x.r.Context(), x.cacheKey, cache.Entry{Status: status, Header: cache.FilterHeader(h), Body: body, StoredAt: s.clock.Now()})
+	// Set keeps only the headers that describe the body (cache.FilterHeader).
+	x.rt.cache.Set(x.r.Context(), x.cacheKey, cache.Entry{Status: status, Header: h, Body: body, StoredAt: s.clock.Now()})
 }
 
 // settle runs after the response ended: it releases the rate-limit ticket with the tokens used, prices

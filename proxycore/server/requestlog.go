@@ -2,7 +2,6 @@ package server
 
 import (
 	"bytes"
-	mathbits "math/bits"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -15,8 +14,15 @@ import (
 // anything shaped like a well-known credential (OpenAI/Anthropic "sk-" keys, Google "AIza" keys, GitHub
 // tokens, JWTs, bearer values). Each becomes "****" plus its last four characters.
 type masker struct {
-	known      []string // secrets from the configuration, longest first
-	knownBytes [][]byte // the same, for searching bodies without converting them
+	known      []string      // secrets from the configuration, longest first
+	knownBytes []knownSecret // the same, for searching bodies without converting them
+}
+
+// knownSecret is a configured secret and the index of the byte of it that is searched for: the one
+// least common in ordinary text, so that looking for the secret stops at few places.
+type knownSecret struct {
+	text   []byte
+	anchor int
 }
 
 func newMasker(secrets []string) *masker {
@@ -26,10 +32,51 @@ func newMasker(secrets []string) *masker {
 	for _, s := range secrets {
 		if len(s) >= 4 {
 			m.known = append(m.known, s)
-			m.knownBytes = append(m.knownBytes, []byte(s))
+			m.knownBytes = append(m.knownBytes, knownSecret{text: []byte(s), anchor: rarestByte(s)})
 		}
 	}
 	return m
+}
+
+// rarestByte returns the index of the byte of s least common in text: a digit or punctuation before an
+// upper-case letter before a lower-case one (the frequent ones last) before a space.
+func rarestByte(s string) int {
+	score := func(c byte) int {
+		switch {
+		case c == ' ':
+			return 4
+		case strings.IndexByte("etaoinsrhl", c) >= 0:
+			return 3
+		case c >= 'a' && c <= 'z':
+			return 2
+		case c >= 'A' && c <= 'Z':
+			return 1
+		}
+		return 0
+	}
+	best := 0
+	for i := 1; i < len(s); i++ {
+		if score(s[i]) < score(s[best]) {
+			best = i
+		}
+	}
+	return best
+}
+
+// in reports whether b contains the secret.
+func (k *knownSecret) in(b []byte) bool {
+	a := k.text[k.anchor]
+	for i := k.anchor; i < len(b); {
+		d := bytes.IndexByte(b[i:], a)
+		if d < 0 {
+			return false
+		}
+		if bytes.HasPrefix(b[i+d-k.anchor:], k.text) {
+			return true
+		}
+		i += d + 1
+	}
+	return false
 }
 
 // Mask returns s with every secret masked.
@@ -44,8 +91,8 @@ func (m *masker) Mask(s string) string {
 
 // maskBytes is Mask(string(b)); a body without secrets, the usual case, costs one scan and one copy.
 func (m *masker) maskBytes(b []byte) string {
-	for _, k := range m.knownBytes {
-		if bytes.Contains(b, k) {
+	for i := range m.knownBytes {
+		if m.knownBytes[i].in(b) {
 			return m.Mask(string(b))
 		}
 	}
@@ -57,11 +104,13 @@ func (m *masker) maskBytes(b []byte) string {
 }
 
 // credentialShape is a credential recognised by its public prefix: the prefix, the characters the
-// secret part is made of, and the least length of that part.
+// secret part is made of, and the least length of that part. anchor is the index in the prefix of the
+// byte searched for, the one rarest in ordinary text.
 type credentialShape struct {
 	prefix string
 	chars  func(byte) bool
 	min    int
+	anchor int
 }
 
 func isKeyChar(c byte) bool {
@@ -79,30 +128,16 @@ func isTokenChar(c byte) bool {
 // credentialShapes are OpenAI/Anthropic "sk-" keys, Google API keys, GitHub tokens and JWTs (which start
 // with the base64 of `{"`).
 var credentialShapes = []credentialShape{
-	{"sk-", isKeyChar, 12}, {"AIza", isKeyChar, 30}, {"ghp_", isAlnum, 20}, {"gho_", isAlnum, 20},
-	{"ghs_", isAlnum, 20}, {"ghu_", isAlnum, 20}, {"github_pat_", isKeyChar, 20}, {"eyJ", isTokenChar, 30},
+	{"sk-", isKeyChar, 12, 2}, {"AIza", isKeyChar, 30, 3}, {"ghp_", isAlnum, 20, 3}, {"gho_", isAlnum, 20, 3},
+	{"ghs_", isAlnum, 20, 3}, {"ghu_", isAlnum, 20, 3}, {"github_pat_", isKeyChar, 20, 6}, {"eyJ", isTokenChar, 30, 2},
 }
-
-// bearerShape is the index after the credential shapes that stands for the value after "Bearer ".
-const bearerShape = 8
 
 // bearerMinLen is the least length of a bearer value that is masked.
 const bearerMinLen = 12
 
-// shapeStarts has, for every byte, a bit per shape whose text can start with it (bit bearerShape for
-// "bearer " in either case), so that maskShapes looks closer only at those bytes.
-var shapeStarts = func() (t [256]uint16) {
-	for i, sh := range credentialShapes {
-		t[sh.prefix[0]] |= 1 << i
-	}
-	t['b'] |= 1 << bearerShape
-	t['B'] |= 1 << bearerShape
-	return t
-}()
-
 // maskShapes masks every credential-shaped run in s and the value after "Bearer ".
 func maskShapes(s string) string {
-	spans := credentialSpans(s)
+	spans := credentialSpans([]byte(s))
 	if len(spans) == 0 {
 		return s
 	}
@@ -115,40 +150,19 @@ type maskSpan struct {
 	bearer     bool
 }
 
-// credentialSpans finds the runs to mask in one pass over s. For each shape the search goes on after the
-// end of the run it last matched, long enough or not, and "bearer " is matched with the rest of the word
-// in one letter case ("Bearer ", "BEARER ", "bearer "), so the runs are those that searching for every
-// shape in turn finds.
-func credentialSpans[T string | []byte](s T) []maskSpan {
+// credentialSpans finds the runs to mask: for each shape every run of its characters after its prefix
+// that is long enough, searching on after the end of each run it matched, long enough or not; then the
+// value after each "bearer " written with the rest of the word in one letter case ("Bearer ", "BEARER ",
+// "bearer "). Each search looks for the shape's rarest byte with bytes.IndexByte, so text without
+// credentials costs a few passes at memchr speed.
+func credentialSpans(s []byte) []maskSpan {
 	var spans []maskSpan
-	var next [bearerShape + 1]int // per shape: where its next match may start
-	for i := 0; i < len(s); i++ {
-		for bits := shapeStarts[s[i]]; bits != 0; bits &= bits - 1 {
-			k := mathbits.TrailingZeros16(bits)
-			if i < next[k] {
-				continue
-			}
-			if k == bearerShape {
-				if !hasPrefixAt(s, i+1, "earer ") && !hasPrefixAt(s, i+1, "EARER ") {
-					continue
-				}
-				v := i + len("bearer ")
-				for v < len(s) && s[v] == ' ' {
-					v++
-				}
-				j := v
-				for j < len(s) && isTokenChar(s[j]) {
-					j++
-				}
-				if j-v >= bearerMinLen {
-					spans = append(spans, maskSpan{start: v, end: j, bearer: true})
-				}
-				next[k] = j
-				continue
-			}
-			sh := &credentialShapes[k]
-			if !hasPrefixAt(s, i, sh.prefix) {
-				continue
+	for k := range credentialShapes {
+		sh := &credentialShapes[k]
+		for from := 0; ; {
+			i := sh.find(s, from)
+			if i < 0 {
+				break
 			}
 			j := i + len(sh.prefix)
 			for j < len(s) && sh.chars(s[j]) {
@@ -157,23 +171,69 @@ func credentialSpans[T string | []byte](s T) []maskSpan {
 			if j-i-len(sh.prefix) >= sh.min {
 				spans = append(spans, maskSpan{start: i, end: j})
 			}
-			next[k] = j
+			from = j
 		}
+	}
+	for from := 0; ; {
+		i := indexBearer(s, from)
+		if i < 0 {
+			break
+		}
+		v := i + len("bearer ")
+		for v < len(s) && s[v] == ' ' {
+			v++
+		}
+		j := v
+		for j < len(s) && isTokenChar(s[j]) {
+			j++
+		}
+		if j-v >= bearerMinLen {
+			spans = append(spans, maskSpan{start: v, end: j, bearer: true})
+		}
+		from = j
 	}
 	return spans
 }
 
-// hasPrefixAt reports whether s[i:] starts with p.
-func hasPrefixAt[T string | []byte](s T, i int, p string) bool {
-	if len(s)-i < len(p) {
-		return false
+// find returns the first index at or after from where s starts with the shape's prefix, or -1.
+func (sh *credentialShape) find(s []byte, from int) int {
+	a := sh.prefix[sh.anchor]
+	for i := from + sh.anchor; i < len(s); {
+		d := bytes.IndexByte(s[i:], a)
+		if d < 0 {
+			return -1
+		}
+		start := i + d - sh.anchor
+		if bytes.HasPrefix(s[start:], []byte(sh.prefix)) {
+			return start
+		}
+		i += d + 1
 	}
-	for j := 0; j < len(p); j++ {
-		if s[i+j] != p[j] {
-			return false
+	return -1
+}
+
+// indexBearer returns the first index at or after from of "bearer " whose first letter is in either
+// case and whose rest is all lower or all upper case, or -1. It looks for the rarer first letter.
+func indexBearer(s []byte, from int) int {
+	best := -1
+	for _, first := range [2]byte{'b', 'B'} {
+		for i := from; i < len(s); {
+			d := bytes.IndexByte(s[i:], first)
+			if d < 0 {
+				break
+			}
+			p := i + d
+			if best >= 0 && p > best {
+				break
+			}
+			if rest := s[p+1:]; bytes.HasPrefix(rest, []byte("earer ")) || bytes.HasPrefix(rest, []byte("EARER ")) {
+				best = p
+				break
+			}
+			i = p + 1
 		}
 	}
-	return true
+	return best
 }
 
 // maskSpans returns s with the spans masked, in order of their start (a credential before a bearer

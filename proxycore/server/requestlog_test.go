@@ -169,3 +169,25 @@ func TestLogBodiesDetachKeepsOnlyTheCutPart(t *testing.T) {
 		t.Errorf("row = %+v", row)
 	}
 }
+
+func TestKnownSecretSearch(t *testing.T) {
+	k := knownSecret{text: []byte("sk-client-test-5f1c2d3e4b5a6978"), anchor: rarestByte("sk-client-test-5f1c2d3e4b5a6978")}
+	if c := k.text[k.anchor]; !(c >= '0' && c <= '9') && c != '-' {
+		t.Errorf("anchor %q: want a digit or punctuation, not a letter", c)
+	}
+	for _, tc := range []struct {
+		in   string
+		want bool
+	}{
+		{"sk-client-test-5f1c2d3e4b5a6978", true}, {"xx sk-client-test-5f1c2d3e4b5a6978", true},
+		{"sk-client-test-5f1c2d3e4b5a6978 yy", true}, {"sk-client-test-5f1c2d3e4b5a697", false},
+		{"k-client-test-5f1c2d3e4b5a6978", false}, {"", false}, {"5a6978 5a6978 sk-client-test-5f1c2d3e4b5a6978", true},
+	} {
+		if got := k.in([]byte(tc.in)); got != tc.want {
+			t.Errorf("in(%q) = %v, want %v", tc.in, got, tc.want)
+		}
+	}
+	if got := rarestByte("abcd"); got != 1 { // 'b' is less common than 'a', 'c' and 'd' are not rarer
+		t.Errorf("rarestByte(abcd) = %d, want 1", got)
+	}
+}
