@@ -19,7 +19,7 @@ type RequestLogRow struct {
 	LatencyMS    int64
 }
 
-// InsertRequestLog appends request log entries in one transaction.
+// InsertRequestLog appends request log entries in one transaction, several rows per statement.
 func (s *Store) InsertRequestLog(ctx context.Context, rows []RequestLogRow) (err error) {
 	if len(rows) == 0 {
 		return nil
@@ -33,16 +33,13 @@ func (s *Store) InsertRequestLog(ctx context.Context, rows []RequestLogRow) (err
 			_ = tx.Rollback()
 		}
 	}()
-	st, err := txStmt(ctx, tx, s.stmts.logRow, requestLogInsert)
+	err = requestLogInsert.insert(ctx, tx, s.stmts.logRows, len(rows), func(args []any, i int) []any {
+		r := &rows[i]
+		return append(args, unixMilli(r.Time), r.RequestID, r.Method, r.Path, r.Status, r.RequestBody,
+			r.ResponseBody, r.LatencyMS)
+	})
 	if err != nil {
 		return fmt.Errorf("inserting request log: %w", err)
-	}
-	defer st.Close()
-	for _, r := range rows {
-		if _, err := st.ExecContext(ctx, unixMilli(r.Time), r.RequestID, r.Method, r.Path, r.Status,
-			r.RequestBody, r.ResponseBody, r.LatencyMS); err != nil {
-			return fmt.Errorf("inserting request log: %w", err)
-		}
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("inserting request log: %w", err)

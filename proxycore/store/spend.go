@@ -84,37 +84,17 @@ func (s *Store) InsertSpend(ctx context.Context, rows []SpendRow) (err error) {
 	return nil
 }
 
-// spendChunk is how many rows one multi-row INSERT carries (19 parameters each, far below SQLite's
-// 32766-parameter limit); fewer statements per batch roughly doubles throughput.
-const spendChunk = 32
-
-// insertSpendRows inserts rows with multi-row INSERT statements inside tx: as many of the largest
-// chunk as fit, then the smaller ones.
+// insertSpendRows inserts rows with multi-row INSERT statements inside tx.
 func (s *Store) insertSpendRows(ctx context.Context, tx *sql.Tx, rows []SpendRow) error {
-	args := make([]any, 0, spendChunk*19)
-	for ci, n := range spendChunks {
-		if len(rows) < n {
-			continue
-		}
-		st, err := txStmt(ctx, tx, s.stmts.spendRows[ci], spendInsertSQL(n))
-		if err != nil {
-			return fmt.Errorf("inserting spend rows: %w", err)
-		}
-		for ; len(rows) >= n; rows = rows[n:] {
-			args = args[:0]
-			for i := range n {
-				r := &rows[i]
-				args = append(args, unixMilli(r.Time), r.RequestID, r.KeyID, r.CredentialID, r.Provider,
-					r.Model, r.Route, r.InputTokens, r.OutputTokens, r.CachedTokens, r.CacheWriteTokens,
-					r.ReasoningTokens, r.CostUSD, boolInt(r.PriceKnown), r.LatencyMS, r.TTFBMS, r.Status,
-					r.ErrorClass, boolInt(r.CacheHit))
-			}
-			if _, err := st.ExecContext(ctx, args...); err != nil {
-				_ = st.Close()
-				return fmt.Errorf("inserting spend rows: %w", err)
-			}
-		}
-		_ = st.Close()
+	err := spendInsert.insert(ctx, tx, s.stmts.spendRows, len(rows), func(args []any, i int) []any {
+		r := &rows[i]
+		return append(args, unixMilli(r.Time), r.RequestID, r.KeyID, r.CredentialID, r.Provider,
+			r.Model, r.Route, r.InputTokens, r.OutputTokens, r.CachedTokens, r.CacheWriteTokens,
+			r.ReasoningTokens, r.CostUSD, boolInt(r.PriceKnown), r.LatencyMS, r.TTFBMS, r.Status,
+			r.ErrorClass, boolInt(r.CacheHit))
+	})
+	if err != nil {
+		return fmt.Errorf("inserting spend rows: %w", err)
 	}
 	return nil
 }

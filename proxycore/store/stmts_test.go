@@ -105,3 +105,40 @@ func TestConcurrentWritesShareStatements(t *testing.T) {
 		t.Fatalf("%d request log rows, %v; want 20", len(rows), err)
 	}
 }
+
+// TestInsertRequestLogEveryBatchSize writes batches that use each multi-row statement and their mixes,
+// and checks that every row lands once, with its own values, in order.
+func TestInsertRequestLogEveryBatchSize(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	base := time.Date(2026, 3, 9, 10, 0, 0, 0, time.UTC)
+	var want []string
+	for _, n := range []int{1, 3, 4, 5, 16, 17, 21, 40} {
+		rows := make([]RequestLogRow, n)
+		for i := range rows {
+			id := fmt.Sprint("b", n, "-", i)
+			rows[i] = RequestLogRow{Time: base.Add(time.Duration(len(want)) * time.Millisecond), RequestID: id, Method: "POST",
+				Path: "/v1/" + id, Status: 200 + i, RequestBody: "req " + id, ResponseBody: "resp " + id, LatencyMS: int64(i)}
+			want = append(want, id)
+		}
+		if err := s.InsertRequestLog(ctx, rows); err != nil {
+			t.Fatalf("batch of %d: %v", n, err)
+		}
+	}
+	got, err := s.RecentRequestLog(ctx, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%d rows written, want %d", len(got), len(want))
+	}
+	for i, r := range got {
+		id := want[len(want)-1-i] // newest first
+		var n, j int
+		fmt.Sscanf(id, "b%d-%d", &n, &j)
+		if r.RequestID != id || r.Path != "/v1/"+id || r.RequestBody != "req "+id || r.ResponseBody != "resp "+id ||
+			r.Status != 200+j || r.LatencyMS != int64(j) {
+			t.Fatalf("row %d = %+v, want request %s with its own values", i, r, id)
+		}
+	}
+}
