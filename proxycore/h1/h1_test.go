@@ -213,7 +213,9 @@ func (o onceReader) Read(p []byte) (int, error) { return o.r.Read(p) }
 // deadConn is a connection the peer has reset: every write fails.
 type deadConn struct{ net.Conn }
 
-func (deadConn) Write([]byte) (int, error) { return 0, &net.OpError{Op: "write", Err: errors.New("broken pipe")} }
+func (deadConn) Write([]byte) (int, error) {
+	return 0, &net.OpError{Op: "write", Err: errors.New("broken pipe")}
+}
 
 func TestCancelWhileWaitingForTheAnswer(t *testing.T) {
 	release := make(chan struct{})
