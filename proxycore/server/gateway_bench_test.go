@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	goruntime "runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"testing"
@@ -59,21 +61,50 @@ func benchBody(size int) (prefix, suffix []byte) {
 }
 
 // BenchmarkGatewayOverhead measures the CPU one non-streaming chat request costs in the server's handler,
-// driven in-process (httptest recorder, upstream as an http.RoundTripper), first with every gateway
-// feature off, then with all of them on: a virtual key with a budget and RPM, rate limits, the
-// guardrail, size limits, a pass-through route, the response cache (always a miss: every body differs),
-// the spend writer on a real SQLite file, the masked request log and Prometheus metrics. cpu-ns/op is
-// process CPU (every goroutine, GC included) per request, with the background writers flushed inside the
-// timed region so their SQLite work counts. all minus off is the gateway's cost (target: at most 30 us);
-// `make bench` prints the medians and the differences.
+// driven in-process (httptest recorder, upstream as an http.RoundTripper), with every gateway feature
+// off, with all of them on but the request log, and with all of them on: a virtual key with a budget and
+// RPM, rate limits, the guardrail, size limits, a pass-through route, the response cache (always a miss:
+// every body differs), the spend writer on a real SQLite file, the masked request log and Prometheus
+// metrics.
+//
+// The three servers take turns in blocks of requests, so that load from other processes drifts over
+// all of them alike, and each block's process CPU (every goroutine and the GC included) is charged to its
+// server; a block ends by flushing that server's spend, request-log and key writers, so their SQLite work
+// is in the block that caused it. The metrics are CPU per request for each level and the differences to
+// features=off, the gateway's cost (target: at most 30 us); `make bench` prints their medians.
 func BenchmarkGatewayOverhead(b *testing.B) {
 	for _, size := range []int{1 << 10, 16 << 10} {
-		name := "body=" + strconv.Itoa(size>>10) + "KB"
-		b.Run(name+"/features=off", func(b *testing.B) { benchGateway(b, size, gatewayOff) })
-		b.Run(name+"/features=all-but-request-log", func(b *testing.B) { benchGateway(b, size, gatewayNoLog) })
-		b.Run(name+"/features=all", func(b *testing.B) { benchGateway(b, size, gatewayAll) })
+		b.Run("body="+strconv.Itoa(size>>10)+"KB", func(b *testing.B) {
+			rigs := [...]*gatewayRig{newGatewayRig(b, size, gatewayOff), newGatewayRig(b, size, gatewayNoLog), newGatewayRig(b, size, gatewayAll)}
+			var cpu [len(rigs)]int64
+			goruntime.GC()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for done, round := 0, 0; done < b.N; round++ {
+				n := min(gatewayBlock, b.N-done)
+				for j := range rigs {
+					k := (j + round) % len(rigs) // rotate the order, so no level always follows another
+					cpu[k] += rigs[k].block(b, done, n)
+				}
+				done += n
+			}
+			b.StopTimer()
+			for _, r := range rigs {
+				r.checkDropped(b)
+			}
+			perReq := func(i int) float64 { return float64(cpu[i]) / float64(b.N) }
+			b.ReportMetric(perReq(0), "off-cpu-ns/op")
+			b.ReportMetric(perReq(1), "nolog-cpu-ns/op")
+			b.ReportMetric(perReq(2), "all-cpu-ns/op")
+			b.ReportMetric(perReq(1)-perReq(0), "nolog-overhead-ns/op")
+			b.ReportMetric(perReq(2)-perReq(0), "all-overhead-ns/op")
+		})
 	}
 }
+
+// gatewayBlock is how many requests one server serves per turn; its writers are flushed after each, so
+// it is also the size of their batches (a busy proxy's batches are about this size).
+const gatewayBlock = 250
 
 type gatewayLevel int
 
@@ -83,7 +114,19 @@ const (
 	gatewayAll
 )
 
-func benchGateway(b *testing.B, size int, level gatewayLevel) {
+// gatewayRig is one benchmarked server with its background writers.
+type gatewayRig struct {
+	level   string
+	h       http.Handler
+	key     string
+	flush   []func(context.Context) error
+	dropped []func() uint64
+	prefix  []byte
+	suffix  []byte
+	body    []byte
+}
+
+func newGatewayRig(b *testing.B, size int, level gatewayLevel) *gatewayRig {
 	cfgTOML := "api-keys = [\"" + clientKeyForTests + "\"]\n"
 	if level == gatewayOff {
 		cfgTOML += "[guardrails]\nallow-client-side-credentials = true\n[metrics]\nenable = false\n"
@@ -106,73 +149,83 @@ func benchGateway(b *testing.B, size int, level gatewayLevel) {
 		b.Fatal(err)
 	}
 	o := Options{Config: cfg, Accounts: memAccounts{exec}}
-	key := clientKeyForTests
-	var flush []func(context.Context) error // the background writers, drained inside the timed region
-	var dropped []func() uint64
+	r := &gatewayRig{key: clientKeyForTests, level: [...]string{"off", "nolog", "all"}[level]}
 	if level != gatewayOff {
 		st, err := store.Open(filepath.Join(b.TempDir(), "bench.db"), nil)
 		if err != nil {
 			b.Fatal(err)
 		}
-		defer st.Close()
+		b.Cleanup(func() { st.Close() })
 		w, _ := spend.NewWriter(st, spend.WriterOptions{}, nil)
-		defer w.Close(context.Background())
+		b.Cleanup(func() { w.Close(context.Background()) })
 		keys, err := spend.NewKeys(context.Background(), st, spend.KeysOptions{})
 		if err != nil {
 			b.Fatal(err)
 		}
-		defer keys.Close(context.Background())
-		key, _, err = keys.Create(context.Background(), spend.KeyParams{Name: "bench", BudgetUSD: 1e9, BudgetPeriod: "monthly", RPM: 100000000})
+		b.Cleanup(func() { keys.Close(context.Background()) })
+		r.key, _, err = keys.Create(context.Background(), spend.KeyParams{Name: "bench", BudgetUSD: 1e9, BudgetPeriod: "monthly", RPM: 100000000})
 		if err != nil {
 			b.Fatal(err)
 		}
 		o.Gateway = Gateway{Keys: keys, Spend: w}
-		flush = append(flush, w.Close, keys.Flush)
-		dropped = append(dropped, w.Dropped)
+		r.flush = append(r.flush, w.Flush, keys.Flush)
+		r.dropped = append(r.dropped, w.Dropped)
 		if level == gatewayAll {
 			rl := spend.NewRequestLog(st, spend.WriterOptions{}, nil)
-			defer rl.Close(context.Background())
+			b.Cleanup(func() { rl.Close(context.Background()) })
 			o.Gateway.RequestLog = rl
-			flush = append(flush, rl.Close)
-			dropped = append(dropped, rl.Dropped)
+			r.flush = append(r.flush, rl.Flush)
+			r.dropped = append(r.dropped, rl.Dropped)
 		}
 	}
 	s, err := New(o)
 	if err != nil {
 		b.Fatal(err)
 	}
-	h := s.Handler()
-	prefix, suffix := benchBody(size)
-	body := make([]byte, 0, len(prefix)+len(suffix)+20)
-	do := func(i int) {
-		body = append(strconv.AppendInt(append(body[:0], prefix...), int64(i), 10), suffix...)
-		req := httptest.NewRequest(http.MethodPost, "/v1/chat/completions", bytes.NewReader(body))
-		req.Host = "127.0.0.1:8317"
-		req.Header.Set("Authorization", "Bearer "+key)
-		req.Header.Set("Content-Type", "application/json")
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, req)
-		if rec.Code != 200 {
-			b.Fatalf("status %d: %s", rec.Code, rec.Body.String())
-		}
+	r.h = s.Handler()
+	r.prefix, r.suffix = benchBody(size)
+	r.body = make([]byte, 0, len(r.prefix)+len(r.suffix)+20)
+	r.do(b, -1) // lazily built state (metric children, limiter counters) is not measured
+	return r
+}
+
+// do sends request i: the same body but for its number, so that every request misses the cache.
+func (r *gatewayRig) do(b *testing.B, i int) {
+	r.body = append(strconv.AppendInt(append(r.body[:0], r.prefix...), int64(i), 10), r.suffix...)
+	req := httptest.NewRequest(http.MethodPost, "/v1/chat/completions", bytes.NewReader(r.body))
+	req.Host = "127.0.0.1:8317"
+	req.Header.Set("Authorization", "Bearer "+r.key)
+	req.Header.Set("Content-Type", "application/json")
+	rec := httptest.NewRecorder()
+	r.h.ServeHTTP(rec, req)
+	if rec.Code != 200 {
+		b.Fatalf("status %d: %s", rec.Code, rec.Body.String())
 	}
-	do(-1) // first request: lazily built state (metric children, limiter counters) is not measured
-	b.ReportAllocs()
-	b.ResetTimer()
+}
+
+// block serves requests from..from+n-1, flushes the writers and returns the process CPU it took. The
+// requests carry the pprof label level=off|nolog|all, so that a CPU profile of the benchmark can be
+// split by level (go tool pprof -tagfocus level=all).
+func (r *gatewayRig) block(b *testing.B, from, n int) int64 {
 	cpu0 := selfCPU()
-	for i := 0; i < b.N; i++ {
-		do(i)
-	}
-	for _, f := range flush {
+	pprof.Do(context.Background(), pprof.Labels("level", r.level), func(context.Context) {
+		for i := from; i < from+n; i++ {
+			r.do(b, i)
+		}
+	})
+	for _, f := range r.flush {
 		if err := f(context.Background()); err != nil {
 			b.Fatal(err)
 		}
 	}
-	b.StopTimer()
-	b.ReportMetric(float64(selfCPU()-cpu0)/float64(b.N), "cpu-ns/op")
-	for _, d := range dropped {
+	return selfCPU() - cpu0
+}
+
+// checkDropped fails when a writer dropped rows: their writes would be missing from the measurement.
+func (r *gatewayRig) checkDropped(b *testing.B) {
+	for _, d := range r.dropped {
 		if n := d(); n != 0 {
-			b.Fatalf("%d rows were dropped: the measurement would miss their writes", n)
+			b.Fatalf("%d rows were dropped", n)
 		}
 	}
 }
