@@ -47,6 +47,7 @@ type scenario struct {
 	conc        int
 	stream      bool
 	direct      string // direct URL ("" = no direct counterpart)
+	floor       bool   // also measured through the minimal net/http proxy
 	contentType string
 	header      http.Header
 }
@@ -134,6 +135,15 @@ models = ["claude-sonnet-4-5"]
 		}
 	}
 
+	// The floor: a minimal proxy built from the standard library alone, in its own process like serve, so
+	// the figures show what any net/http proxy pays here for the extra process and its two connections.
+	floorPort := freePort(t)
+	floorCmd := exec.Command(os.Args[0], "-test.run=^TestFloorProxyForLoadBench$")
+	floorCmd.Env = append(os.Environ(), "CLIPROXY_FLOOR_LISTEN=127.0.0.1:"+strconv.Itoa(floorPort), "CLIPROXY_FLOOR_UPSTREAM="+openaiUp.URL)
+	waitListening(t, floorCmd)
+	defer func() { _ = floorCmd.Process.Kill(); _ = floorCmd.Wait() }()
+	floorURL := "http://127.0.0.1:" + strconv.Itoa(floorPort)
+
 	port := freePort(t)
 	cmd := startServe(t, bin, config(port), dir)
 	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
@@ -151,10 +161,10 @@ models = ["claude-sonnet-4-5"]
 	claudeIdentity := bytes.Replace(claudeBody, []byte(`"gpt-4o"`), []byte(`"claude-sonnet-4-5"`), 1)
 
 	scenarios := []scenario{
-		{name: "chat c=1", path: "/v1/chat/completions", body: chatBody, conc: 1, direct: openaiUp.URL + "/v1/chat/completions"},
-		{name: "chat c=16", path: "/v1/chat/completions", body: chatBody, conc: 16, direct: openaiUp.URL + "/v1/chat/completions"},
-		{name: "chat c=128", path: "/v1/chat/completions", body: chatBody, conc: 128, direct: openaiUp.URL + "/v1/chat/completions"},
-		{name: "chat stream c=16", path: "/v1/chat/completions", body: chatStream, conc: 16, stream: true, direct: openaiUp.URL + "/v1/chat/completions"},
+		{name: "chat c=1", floor: true, path: "/v1/chat/completions", body: chatBody, conc: 1, direct: openaiUp.URL + "/v1/chat/completions"},
+		{name: "chat c=16", floor: true, path: "/v1/chat/completions", body: chatBody, conc: 16, direct: openaiUp.URL + "/v1/chat/completions"},
+		{name: "chat c=128", floor: true, path: "/v1/chat/completions", body: chatBody, conc: 128, direct: openaiUp.URL + "/v1/chat/completions"},
+		{name: "chat stream c=16", floor: true, path: "/v1/chat/completions", body: chatStream, conc: 16, stream: true, direct: openaiUp.URL + "/v1/chat/completions"},
 		{name: "messages c=16 (identity)", path: "/v1/messages", body: claudeIdentity, conc: 16, direct: claudeUp.URL + "/v1/messages"},
 		{name: "openai->claude c=16", path: "/v1/chat/completions", body: chatToClaude, conc: 16},
 		{name: "openai->claude stream c=16", path: "/v1/chat/completions", body: chatToClaudeStream, conc: 16, stream: true},
@@ -173,12 +183,15 @@ models = ["claude-sonnet-4-5"]
 		if *benchOnly != "" && !strings.Contains(sc.name, *benchOnly) {
 			continue
 		}
-		var d, p phaseResult
+		var d, p, fl phaseResult
 		for r := 0; r < *benchRounds; r++ {
 			if sc.direct != "" {
 				d = merge(d, runPhase(t, client, sc, sc.direct, 0))
 			}
 			p = merge(p, runPhase(t, client, sc, proxyURL+sc.path, pid))
+			if sc.floor {
+				fl = merge(fl, runPhase(t, client, sc, floorURL+sc.path, floorCmd.Process.Pid))
+			}
 		}
 		ratio, dp50 := "-", "-"
 		added := "-"
@@ -192,6 +205,10 @@ models = ["claude-sonnet-4-5"]
 			cpu = p.cpu / time.Duration(p.n)
 		}
 		fmt.Printf("%-28s %10s %10.0f %10s %10s %10s %10s %8s %12s\n", sc.name, fmtRPS(d), p.rps(), ratio, dp50, fmtDur(p.pct(0.5)), fmtDur(p.pct(0.99)), added, cpu)
+		if sc.floor && fl.n > 0 && d.n > 0 {
+			fmt.Printf("%-28s %10s %10.0f %10.2f %10s %10s %10s %8s %12s\n", "  floor: net/http proxy", "", fl.rps(), fl.rps()/d.rps(), "",
+				fmtDur(fl.pct(0.5)), fmtDur(fl.pct(0.99)), fmtDur(fl.pct(0.5)-d.pct(0.5)), fl.cpu/time.Duration(fl.n))
+		}
 		if p.failures > 0 || d.failures > 0 {
 			fmt.Printf("  failures: direct %d, proxy %d\n", d.failures, p.failures)
 		}
@@ -199,11 +216,49 @@ models = ["claude-sonnet-4-5"]
 	fmt.Printf("\nRSS of `%s serve` after the run: %s\n", filepath.Base(bin), readMem(pid))
 }
 
+// TestFloorProxyForLoadBench is not a test of its own: TestLoadBench runs it in a child process as the floor it
+// compares cliproxy with, a minimal proxy made of net/http's server, http.Transport and io.Copy.
+func TestFloorProxyForLoadBench(t *testing.T) {
+	listen, upstream := os.Getenv("CLIPROXY_FLOOR_LISTEN"), os.Getenv("CLIPROXY_FLOOR_UPSTREAM")
+	if listen == "" || upstream == "" {
+		t.Skip("run by TestLoadBench as its floor")
+	}
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := &http.Client{Transport: &http.Transport{MaxIdleConns: 1024, MaxIdleConnsPerHost: 512, IdleConnTimeout: time.Minute}}
+	fmt.Fprintln(os.Stderr, "floor proxy listening on", listen)
+	_ = http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req, _ := http.NewRequestWithContext(r.Context(), r.Method, upstream+r.URL.Path, r.Body)
+		req.ContentLength = r.ContentLength
+		req.Header.Set("Content-Type", r.Header.Get("Content-Type"))
+		resp, err := client.Do(req)
+		if err != nil {
+			w.WriteHeader(http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		for k, v := range resp.Header {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(resp.StatusCode)
+		_, _ = io.Copy(w, resp.Body)
+	}))
+}
+
 // startServe starts `bin serve --config cfgPath` with its home in dir and returns once it listens.
 func startServe(t *testing.T, bin, cfgPath, dir string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(bin, "serve", "--config", cfgPath)
 	cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+dir, "XDG_DATA_HOME="+dir, "HOME="+dir)
+	waitListening(t, cmd)
+	return cmd
+}
+
+// waitListening starts cmd and returns once it says "listening on" on stderr.
+func waitListening(t *testing.T, cmd *exec.Cmd) {
+	t.Helper()
 	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -223,9 +278,8 @@ func startServe(t *testing.T, bin, cfgPath, dir string) *exec.Cmd {
 	case <-time.After(30 * time.Second):
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
-		t.Fatalf("%s serve did not start", bin)
+		t.Fatalf("%s did not start", strings.Join(cmd.Args, " "))
 	}
-	return cmd
 }
 
 func fmtRPS(r phaseResult) string {
