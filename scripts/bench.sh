@@ -13,10 +13,10 @@ echo
 # GATEWAY_COUNT runs of the CPU per request and of the difference to features=off.
 count=${GATEWAY_COUNT:-5}
 echo "== gateway overhead: CPU per request of the middleware chain, features on minus off (median of $count runs; target <= 30 us)"
-"$GO" test -run '^$' -bench 'GatewayOverhead' -benchmem -benchtime=${GATEWAY_BENCHTIME:-4000x} -count="$count" ./proxycore/server 2>&1 |
+"$GO" test -run '^$' -bench 'GatewayOverhead' -benchmem -benchtime=${GATEWAY_BENCHTIME:-8000x} -count="$count" ./proxycore/server 2>&1 |
 	awk '/^BenchmarkGatewayOverhead\// {
 		size = $1; sub(/^BenchmarkGatewayOverhead\//, "", size); sub(/-[0-9]+$/, "", size)
-		for (i = 2; i < NF; i++) if ($(i+1) ~ /^(off|nolog|all)-(cpu|overhead)-ns\/op$/) { m = $(i+1); sub(/-ns\/op$/, "", m); print size, m, $i }
+		for (i = 2; i < NF; i++) if ($(i+1) ~ /^(off|nolog|all)-((cpu|overhead)-ns|B)\/op$/) { m = $(i+1); sub(/-ns\/op$/, "", m); sub(/\/op$/, "", m); print size, m, $i }
 	}
 	/^(FAIL|---|panic)/ { print "error", "error", 0; print > "/dev/stderr" }' |
 	sort -k1,1V -k2,2 -k3,3n |
@@ -26,11 +26,12 @@ echo "== gateway overhead: CPU per request of the middleware chain, features on 
 		for (j = 1; j <= m; j++) {
 			s = order[j]
 			if (s == "error") continue
-			printf "%-10s features=off                 %7.1f us cpu\n", s, med[s " off-cpu"] / 1000
+			printf "%-10s features=off                 %7.1f us cpu %6.1f KB allocated\n", s, med[s " off-cpu"] / 1000, med[s " off-B"] / 1024
 			split("nolog all", levels, " "); split("all-but-request-log all", names, " ")
 			for (l = 1; l <= 2; l++) {
 				d = med[s " " levels[l] "-overhead"] / 1000
-				printf "%-10s features=%-19s %7.1f us cpu   overhead %+6.1f us  %s\n", s, names[l], med[s " " levels[l] "-cpu"] / 1000, d,
+				printf "%-10s features=%-19s %7.1f us cpu %6.1f KB allocated   overhead %+6.1f us  %s\n", s, names[l],
+					med[s " " levels[l] "-cpu"] / 1000, med[s " " levels[l] "-B"] / 1024, d,
 					(d <= 30 ? "(target met)" : sprintf("(over the target by %.1f us)", d - 30))
 			}
 		}
