@@ -289,20 +289,32 @@ func (c *canonicalizer) sortMembers(objStart int, ms []member) {
 func (c *canonicalizer) str(i int) (int, error) {
 	c.out = append(c.out, '"')
 	i++
+	// The next quote and the next backslash before it, found with IndexByte and kept until i passes
+	// them, so that a string costs one fast scan for each however often the loop below stops in it.
+	quote, backslash := -1, -1
 	for {
-		// Copy the run of bytes that need no attention in one go, skipping over it eight bytes at a time.
+		if quote < i {
+			quote = indexFrom(c.in, i, len(c.in), '"')
+			backslash = -1
+		}
+		if backslash < i {
+			backslash = indexFrom(c.in, i, quote, '\\')
+		}
+		// Copy the run up to the quote or backslash, or up to a control character (an error), in one go:
+		// it is found eight bytes at a time, and valid UTF-8, ASCII or not, is copied as it is.
+		end := backslash
 		run := i
-		for i+8 <= len(c.in) && !needsAttention(binary.LittleEndian.Uint64(c.in[i:])) {
+		for i+8 <= end && !hasControl(binary.LittleEndian.Uint64(c.in[i:])) {
 			i += 8
 		}
-		for i < len(c.in) {
-			ch := c.in[i]
-			if ch == '"' || ch == '\\' || ch < 0x20 || ch >= utf8.RuneSelf {
-				break
-			}
+		for i < end && c.in[i] >= 0x20 {
 			i++
 		}
-		c.out = append(c.out, c.in[run:i]...)
+		if utf8.Valid(c.in[run:i]) {
+			c.out = append(c.out, c.in[run:i]...)
+		} else {
+			c.out = appendReplacingInvalid(c.out, c.in[run:i])
+		}
 		if i >= len(c.in) {
 			return i, c.errAt(i, "unterminated string")
 		}
@@ -312,14 +324,6 @@ func (c *canonicalizer) str(i int) (int, error) {
 			return i + 1, nil
 		case ch < 0x20:
 			return i, c.errAt(i, "control character in string")
-		case ch >= utf8.RuneSelf:
-			r, size := utf8.DecodeRune(c.in[i:])
-			if r == utf8.RuneError && size == 1 {
-				c.out = utf8.AppendRune(c.out, utf8.RuneError)
-			} else {
-				c.out = append(c.out, c.in[i:i+size]...)
-			}
-			i += size
 		default: // backslash
 			r, n, err := c.escape(i)
 			if err != nil {
@@ -331,17 +335,37 @@ func (c *canonicalizer) str(i int) (int, error) {
 	}
 }
 
+// indexFrom returns the index of the first b in in[from:to], or to when there is none.
+func indexFrom(in []byte, from, to int, b byte) int {
+	if j := bytes.IndexByte(in[from:to], b); j >= 0 {
+		return from + j
+	}
+	return to
+}
+
 // streamKey is the member name encoding/json matches, case-insensitively, to a "stream" field.
 var streamKey = []byte("stream")
 
-// needsAttention reports whether any of the eight bytes in w is a quote, a backslash, a control
-// character or not ASCII: the bytes str must look at one by one. Each test is the classic exact
-// "has a zero byte" / "has a byte less than n" bit trick.
-func needsAttention(w uint64) bool {
+// hasControl reports whether any of the eight bytes in w is a control character (below 0x20), with the
+// classic exact "has a byte less than n" bit trick.
+func hasControl(w uint64) bool {
 	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	quote := w ^ (ones * '"')
-	backslash := w ^ (ones * '\\')
-	return ((quote-ones)&^quote|(backslash-ones)&^backslash|(w-ones*0x20)&^w|w)&highs != 0
+	return (w-ones*0x20)&^w&highs != 0
+}
+
+// appendReplacingInvalid appends s with each byte that is not part of valid UTF-8 replaced by U+FFFD, as
+// encoding/json decodes it.
+func appendReplacingInvalid(out, s []byte) []byte {
+	for len(s) > 0 {
+		r, size := utf8.DecodeRune(s)
+		if r == utf8.RuneError && size == 1 {
+			out = utf8.AppendRune(out, utf8.RuneError)
+		} else {
+			out = append(out, s[:size]...)
+		}
+		s = s[size:]
+	}
+	return out
 }
 
 // escape decodes the escape sequence at in[i] (a backslash) into a rune and its length in bytes.

@@ -2,6 +2,7 @@ package cache
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"net/http"
 	"reflect"
@@ -298,17 +299,43 @@ func FuzzCacheableKey(f *testing.F) {
 	})
 }
 
-func TestNeedsAttention(t *testing.T) {
+func TestHasControl(t *testing.T) {
 	for b := 0; b < 256; b++ {
-		want := b == '"' || b == '\\' || b < 0x20 || b >= 0x80
+		want := b < 0x20
 		for pos := 0; pos < 8; pos++ {
-			w := [8]byte{'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'}
-			w[pos] = byte(b)
-			got := needsAttention(uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
-				uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56)
-			if got != want {
-				t.Fatalf("byte %#x at %d: needsAttention = %v, want %v", b, pos, got, want)
+			for _, fill := range []byte{'a', 0xe6, 0x80, 0x20} {
+				w := [8]byte{fill, fill, fill, fill, fill, fill, fill, fill}
+				w[pos] = byte(b)
+				if got := hasControl(binary.LittleEndian.Uint64(w[:])); got != want {
+					t.Fatalf("byte %#x at %d among %#x: hasControl = %v, want %v", b, pos, fill, got, want)
+				}
 			}
+		}
+	}
+}
+
+// TestCanonicalizeLongStrings covers the string scan's cached quote and backslash positions: escaped
+// quotes, backslashes, non-ASCII text and control characters inside and around long runs.
+func TestCanonicalizeLongStrings(t *testing.T) {
+	long := strings.Repeat("abcdefgh", 40)
+	for _, tc := range []struct{ in, want string }{
+		{`"` + long + `"`, `"` + long + `"`},
+		{`"` + long + `\"` + long + `"`, `"` + long + `\"` + long + `"`},
+		{`"` + long + `\\` + long + `\u0041"`, `"` + long + `\\` + long + `A"`},
+		{`"` + long + `é漢字` + long + `\"é"`, `"` + long + `é漢字` + long + `\"é"`},
+		{`["` + long + `","\"` + long + `\""]`, `["` + long + `","\"` + long + `\""]`},
+		{"\"" + long + "\xff" + long + "\"", "\"" + long + "\uFFFD" + long + "\""},
+		{"\"" + long + "\xe6\x97\"", "\"" + long + "\uFFFD\uFFFD\""},
+		{"\"\xe6\x97" + long + "\\n漢\"", "\"\uFFFD\uFFFD" + long + "\\n漢\""},
+	} {
+		got, err := Canonicalize([]byte(tc.in))
+		if err != nil || string(got) != tc.want {
+			t.Errorf("Canonicalize(%.40q...) = %.80q, %v; want %.80q", tc.in, got, err, tc.want)
+		}
+	}
+	for _, bad := range []string{`"` + long + "\x01" + `"`, `"` + long, `"` + long + `\"`, `"` + long + `\`} {
+		if _, err := Canonicalize([]byte(bad)); err == nil {
+			t.Errorf("Canonicalize(%.40q...) accepted invalid JSON", bad)
 		}
 	}
 }
