@@ -163,7 +163,7 @@ var (
 
 // clientSideCredential returns "api_base" or "base_url" when the body sets one at its top level.
 func clientSideCredential(body []byte) string {
-	if !bytes.Contains(body, apiBaseKey) && !bytes.Contains(body, baseURLKey) {
+	if !mentionsClientSideEndpoint(body) {
 		return ""
 	}
 	var top map[string]json.RawMessage
@@ -176,6 +176,22 @@ func clientSideCredential(body []byte) string {
 		}
 	}
 	return ""
+}
+
+// mentionsClientSideEndpoint reports whether body contains `"api_base"` or `"base_url"` anywhere. It
+// looks at each '_', which is rare in prompts, rather than at each quote, which both start with.
+func mentionsClientSideEndpoint(body []byte) bool {
+	for i := 0; ; {
+		j := bytes.IndexByte(body[i:], '_')
+		if j < 0 {
+			return false
+		}
+		j += i
+		if j >= 4 && bytes.HasPrefix(body[j-4:], apiBaseKey) || j >= 5 && bytes.HasPrefix(body[j-5:], baseURLKey) {
+			return true
+		}
+		i = j + 1
+	}
 }
 
 // modelAllowed checks a virtual key's model allow-list (shell-style wildcards).
