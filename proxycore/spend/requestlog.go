@@ -30,7 +30,8 @@ type RequestLog struct {
 
 	mu     sync.RWMutex // guards closed against LogRequest sending while Close seals the queue
 	closed bool
-	queue  chan logEntry
+	queue  *queue[logEntry]
+	taken  []logEntry         // the loop's scratch space for entries taken off the queue
 	full   chan struct{}      // LogRequest's hint that a batch is waiting (capacity 1)
 	flush  chan chan struct{} // Flush's requests; the loop closes the reply when done
 	stop   chan struct{}      // closed by Close: write what is queued and exit
@@ -53,7 +54,7 @@ func NewRequestLog(sink RequestLogSink, opts WriterOptions, logger *slog.Logger)
 		logger = slog.New(slog.DiscardHandler)
 	}
 	l := &RequestLog{sink: sink, logger: logger, interval: opts.FlushInterval, batchSize: opts.BatchSize,
-		queue: make(chan logEntry, opts.QueueSize/8+1), full: make(chan struct{}, 1),
+		queue: newQueue[logEntry](opts.QueueSize/8 + 1), full: make(chan struct{}, 1),
 		flush: make(chan chan struct{}), stop: make(chan struct{}), done: make(chan struct{})}
 	go l.loop()
 	return l
@@ -76,16 +77,16 @@ func (l *RequestLog) enqueue(e logEntry) {
 		l.dropped.Add(1)
 		return
 	}
-	select {
-	case l.queue <- e:
-		if len(l.queue) >= min(l.batchSize, cap(l.queue)) {
-			select { // a full batch is waiting: write it now rather than at the next tick
-			case l.full <- struct{}{}:
-			default:
-			}
-		}
-	default:
+	n, ok := l.queue.push(e)
+	if !ok {
 		l.dropped.Add(1)
+		return
+	}
+	if n >= min(l.batchSize, l.queue.bound) {
+		select { // a full batch is waiting: write it now rather than at the next tick
+		case l.full <- struct{}{}:
+		default:
+		}
 	}
 }
 
@@ -139,19 +140,23 @@ func (l *RequestLog) loop() {
 // writeQueued takes every queued row and writes them in batches of at most batchSize.
 func (l *RequestLog) writeQueued(batch []store.RequestLogRow) []store.RequestLogRow {
 	for {
-	take:
-		for len(batch) < l.batchSize {
-			select {
-			case e := <-l.queue:
-				if e.fill != nil && !l.fill(&e) {
-					continue
-				}
-				batch = append(batch, e.row)
-			default:
-				break take
-			}
+		l.taken = l.taken[:0]
+		if room := l.batchSize - len(batch); room > 0 {
+			l.taken = l.queue.popInto(l.taken, room)
 		}
+		for i := range l.taken {
+			e := &l.taken[i]
+			if e.fill != nil && !l.fill(e) {
+				continue
+			}
+			batch = append(batch, e.row)
+		}
+		took := len(l.taken)
+		clear(l.taken) // the entries hold request bodies: let them go
 		if len(batch) == 0 {
+			if took > 0 {
+				continue // every row taken was dropped; more may wait
+			}
 			return batch
 		}
 		l.write(batch)

@@ -73,7 +73,7 @@ type Writer struct {
 	mu     sync.RWMutex // guards closed against Add sending while Close seals the queue
 	closed bool
 
-	queue chan Record
+	queue *queue[Record]
 	full  chan struct{}      // Add's hint that BatchSize records are queued (capacity 1)
 	flush chan chan struct{} // Flush's requests; the loop closes the reply when done
 	stop  chan struct{}      // closed by Close: drain and exit
@@ -106,7 +106,7 @@ func NewWriter(sink Sink, opts WriterOptions, logger *slog.Logger) (*Writer, err
 		sink:   sink,
 		opts:   opts,
 		logger: logger,
-		queue:  make(chan Record, opts.QueueSize),
+		queue:  newQueue[Record](opts.QueueSize),
 		full:   make(chan struct{}, 1),
 		flush:  make(chan chan struct{}),
 		stop:   make(chan struct{}),
@@ -127,23 +127,22 @@ func (w *Writer) Add(rec Record) bool {
 		w.dropped.Add(1)
 		return false
 	}
-	select {
-	case w.queue <- rec:
-		if len(w.queue) >= w.opts.BatchSize {
-			select { // a full batch is waiting: flush now rather than at the next tick
-			case w.full <- struct{}{}:
-			default:
-			}
-		}
-		return true
-	default:
+	n, ok := w.queue.push(rec)
+	if !ok {
 		w.dropped.Add(1)
 		return false
 	}
+	if n >= w.opts.BatchSize {
+		select { // a full batch is waiting: flush now rather than at the next tick
+		case w.full <- struct{}{}:
+		default:
+		}
+	}
+	return true
 }
 
 // QueueDepth is the number of records accepted but not yet written.
-func (w *Writer) QueueDepth() int { return len(w.queue) + int(w.pending.Load()) }
+func (w *Writer) QueueDepth() int { return w.queue.len() + int(w.pending.Load()) }
 
 // Dropped counts records lost: refused by a full queue or a closed writer, or given up after
 // MaxAttempts failed flushes.
@@ -217,22 +216,13 @@ func (w *Writer) loop() {
 			}
 		}
 		for {
-			for len(batch) < w.opts.BatchSize {
-				select {
-				case rec := <-w.queue:
-					w.pending.Add(1)
-					batch = append(batch, rec)
-					continue
-				default:
-				}
-				break
-			}
+			batch = w.take(batch)
 			full := len(batch) >= w.opts.BatchSize
 			if len(batch) == 0 || (!full && !tick) {
 				break // a partial batch waits for the tick
 			}
 			batch, attempts, retryAt = w.flushBatch(batch, attempts)
-			if attempts > 0 || (!full && len(w.queue) == 0) {
+			if attempts > 0 || (!full && w.queue.len() == 0) {
 				break
 			}
 		}
@@ -240,6 +230,17 @@ func (w *Writer) loop() {
 			close(reply)
 		}
 	}
+}
+
+// take tops batch up to BatchSize records from the queue.
+func (w *Writer) take(batch []Record) []Record {
+	n := len(batch)
+	if n >= w.opts.BatchSize {
+		return batch
+	}
+	batch = w.queue.popInto(batch, w.opts.BatchSize-n)
+	w.pending.Add(int64(len(batch) - n))
+	return batch
 }
 
 // Flush writes every record queued so far and returns when that is done (or tried and failed), or when
@@ -306,27 +307,16 @@ func (w *Writer) write(batch []Record) (err error) {
 // chunks, retrying failures until MaxAttempts or until Close's context gives up.
 func (w *Writer) drain(batch []Record, attempts int) {
 	for {
-	fill:
-		for len(batch) < w.opts.BatchSize {
-			select {
-			case rec := <-w.queue:
-				w.pending.Add(1)
-				batch = append(batch, rec)
-			default:
-				break fill
-			}
-		}
+		batch = w.take(batch)
 		if len(batch) == 0 {
 			return
 		}
 		if w.base.Err() != nil {
-			n := len(batch) + len(w.queue)
+			rest := len(w.queue.popInto(nil, 0))
+			n := len(batch) + rest
 			w.logger.Error("spend writer: closed before everything was written", "records", n)
 			w.dropped.Add(uint64(n))
 			w.pending.Add(-int64(len(batch)))
-			for len(w.queue) > 0 {
-				<-w.queue
-			}
 			return
 		}
 		var retryAt time.Time
