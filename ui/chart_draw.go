@@ -10,23 +10,27 @@ import (
 	"fyne.io/fyne/v2/widget"
 )
 
+// paintFunc draws a chart at size with shapes from p and returns them (p.objs).
+type paintFunc func(p *pen, size fyne.Size) []fyne.CanvasObject
+
 // chart is a widget that redraws its canvas shapes from a paint function whenever it is resized or
-// refreshed. Charts are cheap (tens of rectangles), so rebuilding beats diffing.
+// refreshed. A redraw reuses the shapes of the previous one (see pen), so a chart refreshed every second
+// allocates no new canvas objects once it has been drawn.
 type chart struct {
 	widget.BaseWidget
 	min   fyne.Size
-	paint func(size fyne.Size) []fyne.CanvasObject // guarded by the UI goroutine
+	paint paintFunc // guarded by the UI goroutine
 }
 
 // newChart returns a chart of at least min size drawn by paint.
-func newChart(min fyne.Size, paint func(fyne.Size) []fyne.CanvasObject) *chart {
+func newChart(min fyne.Size, paint paintFunc) *chart {
 	c := &chart{min: min, paint: paint}
 	c.ExtendBaseWidget(c)
 	return c
 }
 
 // setPaint replaces the drawing (new data) and redraws. Call on the UI goroutine.
-func (c *chart) setPaint(paint func(fyne.Size) []fyne.CanvasObject) {
+func (c *chart) setPaint(paint paintFunc) {
 	c.paint = paint
 	c.Refresh()
 }
@@ -40,6 +44,7 @@ func (c *chart) CreateRenderer() fyne.WidgetRenderer {
 
 type chartRenderer struct {
 	c    *chart
+	pen  pen
 	objs []fyne.CanvasObject
 }
 
@@ -48,7 +53,8 @@ func (r *chartRenderer) Layout(size fyne.Size) {
 		r.objs = nil
 		return
 	}
-	r.objs = r.c.paint(size)
+	r.pen.start()
+	r.objs = r.c.paint(&r.pen, size)
 }
 
 func (r *chartRenderer) MinSize() fyne.Size           { return r.c.min }
@@ -57,6 +63,40 @@ func (r *chartRenderer) Destroy()                     {}
 func (r *chartRenderer) Refresh() {
 	r.Layout(r.c.Size())
 	canvas.Refresh(r.c)
+}
+
+// pen hands out the shapes of one paint and collects them in objs. It reuses the shapes of the previous
+// paint of the same chart, kind by kind, setting every field a chart uses: Fyne keeps each canvas object
+// it has drawn in its caches for a minute after it was last seen, so a chart that made new shapes on every
+// refresh would hold about sixty sets of them. The zero value is ready; start begins a paint.
+type pen struct {
+	rects   shapes[canvas.Rectangle]
+	texts   shapes[canvas.Text]
+	lines   shapes[canvas.Line]
+	circles shapes[canvas.Circle]
+	objs    []fyne.CanvasObject
+}
+
+// shapes are the shapes of one kind a pen has made; the first used of them are taken by the current paint.
+type shapes[T any] struct {
+	all  []*T
+	used int
+}
+
+// next returns the first shape not taken by the current paint, making one when all are.
+func (s *shapes[T]) next() *T {
+	if s.used == len(s.all) {
+		s.all = append(s.all, new(T))
+	}
+	s.used++
+	return s.all[s.used-1]
+}
+
+// start begins a new paint: every shape is free again and objs is emptied (its array is reused).
+func (p *pen) start() {
+	p.rects.used, p.texts.used, p.lines.used, p.circles.used = 0, 0, 0, 0
+	clear(p.objs)
+	p.objs = p.objs[:0]
 }
 
 const (
@@ -99,10 +139,10 @@ func fg() color.Color    { return theme.Color(theme.ColorNameForeground) }
 func muted() color.Color { return theme.Color(theme.ColorNamePlaceHolder) }
 func grid() color.Color  { return theme.Color(theme.ColorNameSeparator) }
 
-func text(s string, c color.Color, size float32, pos fyne.Position, align fyne.TextAlign) *canvas.Text {
-	t := canvas.NewText(s, c)
-	t.TextSize = size
-	t.Alignment = align
+// text draws s at pos, aligned around pos.X.
+func (p *pen) text(s string, c color.Color, size float32, pos fyne.Position, align fyne.TextAlign) *canvas.Text {
+	t := p.texts.next()
+	t.Text, t.Color, t.TextSize, t.Alignment = s, c, size, align
 	w := fyne.MeasureText(s, size, t.TextStyle).Width
 	switch align {
 	case fyne.TextAlignTrailing:
@@ -110,24 +150,36 @@ func text(s string, c color.Color, size float32, pos fyne.Position, align fyne.T
 	case fyne.TextAlignCenter:
 		pos.X -= w / 2
 	}
-	t.Move(pos)
-	t.Resize(fyne.NewSize(w, size+4))
+	p.place(t, pos, fyne.NewSize(w, size+4))
 	return t
 }
 
-func rect(c color.Color, pos fyne.Position, size fyne.Size) *canvas.Rectangle {
-	r := canvas.NewRectangle(c)
-	r.Move(pos)
-	r.Resize(size)
+func (p *pen) rect(c color.Color, pos fyne.Position, size fyne.Size) *canvas.Rectangle {
+	r := p.rects.next()
+	r.FillColor = c
+	p.place(r, pos, size)
 	return r
 }
 
-func line(c color.Color, a, b fyne.Position, width float32) *canvas.Line {
-	l := canvas.NewLine(c)
-	l.StrokeWidth = width
-	l.Position1 = a
-	l.Position2 = b
+func (p *pen) line(c color.Color, a, b fyne.Position, width float32) *canvas.Line {
+	l := p.lines.next()
+	l.StrokeColor, l.StrokeWidth, l.Position1, l.Position2 = c, width, a, b
+	p.objs = append(p.objs, l)
 	return l
+}
+
+func (p *pen) circle(c color.Color, pos fyne.Position, size fyne.Size) *canvas.Circle {
+	o := p.circles.next()
+	o.FillColor = c
+	p.place(o, pos, size)
+	return o
+}
+
+// place moves and sizes o and adds it to the paint.
+func (p *pen) place(o fyne.CanvasObject, pos fyne.Position, size fyne.Size) {
+	o.Move(pos)
+	o.Resize(size)
+	p.objs = append(p.objs, o)
 }
 
 // plot is the drawing area of an axis chart after the axes were laid out.
@@ -139,27 +191,25 @@ type plot struct {
 func (p plot) yFor(v float64) float32 { return p.y + p.h - scale(v, p.max, p.h) }
 
 // axes draws horizontal grid lines with y labels and returns the plot area.
-func axes(size fyne.Size, maxVal float64, format func(float64) string) (plot, []fyne.CanvasObject) {
+func axes(pn *pen, size fyne.Size, maxVal float64, format func(float64) string) plot {
 	ticks := niceTicks(maxVal, 5)
 	p := plot{x: axisLeft, y: axisTop, w: size.Width - axisLeft - 4, h: size.Height - axisTop - axisBottom,
 		max: ticks[len(ticks)-1]}
 	if p.w < 1 || p.h < 1 {
-		return p, nil
+		return p
 	}
-	objs := make([]fyne.CanvasObject, 0, 2*len(ticks))
 	for _, tk := range ticks {
 		y := p.yFor(tk)
-		objs = append(objs, line(grid(), fyne.NewPos(p.x, y), fyne.NewPos(p.x+p.w, y), 1))
-		objs = append(objs, text(format(tk), muted(), axisTextSize, fyne.NewPos(p.x-4, y-7), fyne.TextAlignTrailing))
+		pn.line(grid(), fyne.NewPos(p.x, y), fyne.NewPos(p.x+p.w, y), 1)
+		pn.text(format(tk), muted(), axisTextSize, fyne.NewPos(p.x-4, y-7), fyne.TextAlignTrailing)
 	}
-	return p, objs
+	return p
 }
 
 // emptyChart draws a centred hint instead of an empty plot.
-func emptyChart(size fyne.Size, msg string) []fyne.CanvasObject {
-	return []fyne.CanvasObject{
-		text(msg, muted(), 12, fyne.NewPos(size.Width/2, size.Height/2-8), fyne.TextAlignCenter),
-	}
+func emptyChart(pn *pen, size fyne.Size, msg string) []fyne.CanvasObject {
+	pn.text(msg, muted(), 12, fyne.NewPos(size.Width/2, size.Height/2-8), fyne.TextAlignCenter)
+	return pn.objs
 }
 
 // barSeries is the data of a (stacked) bar chart: one bar per label, one stack segment per series.
@@ -171,23 +221,26 @@ type barSeries struct {
 }
 
 // paintBars draws stacked bars (a plain bar chart is a stack of one series).
-func paintBars(s barSeries) func(fyne.Size) []fyne.CanvasObject {
-	return func(size fyne.Size) []fyne.CanvasObject {
-		totals := make([]float64, len(s.stacks))
-		for i, st := range s.stacks {
+func paintBars(s barSeries) paintFunc {
+	return func(pn *pen, size fyne.Size) []fyne.CanvasObject {
+		maxVal := 0.0
+		for _, st := range s.stacks {
+			total := 0.0
 			for _, v := range st {
 				if v > 0 {
-					totals[i] += v
+					total += v
 				}
 			}
+			if total > maxVal {
+				maxVal = total
+			}
 		}
-		maxVal := maxOf(totals)
 		if len(s.stacks) == 0 || maxVal == 0 {
-			return emptyChart(size, s.empty)
+			return emptyChart(pn, size, s.empty)
 		}
-		p, objs := axes(size, maxVal, s.format)
+		p := axes(pn, size, maxVal, s.format)
 		if p.w < 1 || p.h < 1 {
-			return objs
+			return pn.objs
 		}
 		slot := p.w / float32(len(s.stacks))
 		gap := slot * 0.2
@@ -204,15 +257,14 @@ func paintBars(s barSeries) func(fyne.Size) []fyne.CanvasObject {
 				}
 				top := p.yFor(base + v)
 				bottom := p.yFor(base)
-				objs = append(objs, rect(seriesColor(j), fyne.NewPos(x, top), fyne.NewSize(slot-gap, bottom-top)))
+				pn.rect(seriesColor(j), fyne.NewPos(x, top), fyne.NewSize(slot-gap, bottom-top))
 				base += v
 			}
 			if i < len(s.labels) && i%every == 0 {
-				objs = append(objs, text(s.labels[i], muted(), axisTextSize,
-					fyne.NewPos(x+(slot-gap)/2, p.y+p.h+1), fyne.TextAlignCenter))
+				pn.text(s.labels[i], muted(), axisTextSize, fyne.NewPos(x+(slot-gap)/2, p.y+p.h+1), fyne.TextAlignCenter)
 			}
 		}
-		return objs
+		return pn.objs
 	}
 }
 
@@ -226,30 +278,27 @@ type lineSeries struct {
 }
 
 // paintLine draws a polyline with a dot on the last sample.
-func paintLine(s lineSeries) func(fyne.Size) []fyne.CanvasObject {
-	return func(size fyne.Size) []fyne.CanvasObject {
+func paintLine(s lineSeries) paintFunc {
+	return func(pn *pen, size fyne.Size) []fyne.CanvasObject {
 		maxVal := maxOf(s.values)
 		if len(s.values) < 2 || maxVal == 0 {
-			return emptyChart(size, s.empty)
+			return emptyChart(pn, size, s.empty)
 		}
-		p, objs := axes(size, maxVal, s.format)
+		p := axes(pn, size, maxVal, s.format)
 		if p.w < 1 || p.h < 1 {
-			return objs
+			return pn.objs
 		}
 		step := p.w / float32(len(s.values)-1)
 		prev := fyne.NewPos(p.x, p.yFor(s.values[0]))
 		for i := 1; i < len(s.values); i++ {
 			cur := fyne.NewPos(p.x+float32(i)*step, p.yFor(s.values[i]))
-			objs = append(objs, line(s.color, prev, cur, 2))
+			pn.line(s.color, prev, cur, 2)
 			prev = cur
 		}
-		dot := canvas.NewCircle(s.color)
-		dot.Move(fyne.NewPos(prev.X-3, prev.Y-3))
-		dot.Resize(fyne.NewSize(6, 6))
-		objs = append(objs, dot,
-			text(s.first, muted(), axisTextSize, fyne.NewPos(p.x, p.y+p.h+1), fyne.TextAlignLeading),
-			text(s.last, muted(), axisTextSize, fyne.NewPos(p.x+p.w, p.y+p.h+1), fyne.TextAlignTrailing))
-		return objs
+		pn.circle(s.color, fyne.NewPos(prev.X-3, prev.Y-3), fyne.NewSize(6, 6))
+		pn.text(s.first, muted(), axisTextSize, fyne.NewPos(p.x, p.y+p.h+1), fyne.TextAlignLeading)
+		pn.text(s.last, muted(), axisTextSize, fyne.NewPos(p.x+p.w, p.y+p.h+1), fyne.TextAlignTrailing)
+		return pn.objs
 	}
 }
 
@@ -263,15 +312,16 @@ type shareRow struct {
 const shareRowHeight = 24
 
 // paintShares draws one horizontal bar per row, proportional to the largest value.
-func paintShares(rows []shareRow, empty string) func(fyne.Size) []fyne.CanvasObject {
-	return func(size fyne.Size) []fyne.CanvasObject {
-		values := make([]float64, len(rows))
-		for i, r := range rows {
-			values[i] = r.value
+func paintShares(rows []shareRow, empty string) paintFunc {
+	return func(pn *pen, size fyne.Size) []fyne.CanvasObject {
+		maxVal := 0.0
+		for _, r := range rows {
+			if r.value > maxVal {
+				maxVal = r.value
+			}
 		}
-		maxVal := maxOf(values)
 		if len(rows) == 0 || maxVal == 0 {
-			return emptyChart(size, empty)
+			return emptyChart(pn, size, empty)
 		}
 		labelW := size.Width * 0.32
 		noteW := float32(110)
@@ -279,18 +329,16 @@ func paintShares(rows []shareRow, empty string) func(fyne.Size) []fyne.CanvasObj
 		if barW < 10 {
 			barW = 10
 		}
-		objs := make([]fyne.CanvasObject, 0, 3*len(rows))
 		for i, r := range rows {
 			y := float32(i) * shareRowHeight
 			if y+shareRowHeight > size.Height+1 {
 				break
 			}
-			objs = append(objs,
-				text(ellipsize(r.label, labelW, 11), fg(), 11, fyne.NewPos(0, y+3), fyne.TextAlignLeading),
-				rect(seriesColor(i), fyne.NewPos(labelW, y+5), fyne.NewSize(max(scale(r.value, maxVal, barW), 2), shareRowHeight-10)),
-				text(r.note, muted(), 11, fyne.NewPos(size.Width, y+3), fyne.TextAlignTrailing))
+			pn.text(ellipsize(r.label, labelW, 11), fg(), 11, fyne.NewPos(0, y+3), fyne.TextAlignLeading)
+			pn.rect(seriesColor(i), fyne.NewPos(labelW, y+5), fyne.NewSize(max(scale(r.value, maxVal, barW), 2), shareRowHeight-10))
+			pn.text(r.note, muted(), 11, fyne.NewPos(size.Width, y+3), fyne.TextAlignTrailing)
 		}
-		return objs
+		return pn.objs
 	}
 }
 

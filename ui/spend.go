@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"fyne.io/fyne/v2"
@@ -20,6 +21,7 @@ type spendTab struct {
 	total    *widget.Label
 	daily    *chart
 	legend   *fyne.Container
+	shownFor []string // the providers the legend shows
 	byModel  *chart
 	byKey    *chart
 	applying bool // set while set() moves the radio, so it does not trigger a refetch
@@ -84,8 +86,11 @@ func (t *spendTab) set(days int, daily []SpendDay, byModel, byKey []SpendShare) 
 	t.total.SetText(fmt.Sprintf("Total %s over %d days", formatUSD(total), days))
 	t.daily.setPaint(paintBars(barSeries{labels: labels, stacks: stacks, format: formatAxisUSD,
 		empty: "No spend recorded yet: it appears here after the first request"}))
-	t.legend.Objects = []fyne.CanvasObject{legend(providers)}
-	t.legend.Refresh()
+	if t.legend.Objects == nil || !slices.Equal(providers, t.shownFor) {
+		t.legend.Objects = []fyne.CanvasObject{legend(providers)}
+		t.legend.Refresh()
+		t.shownFor = providers
+	}
 	t.byModel.setPaint(paintShares(shareRows(byModel), "No spend by model yet"))
 	t.byKey.setPaint(paintShares(shareRows(byKey), "No spend by key yet"))
 }

@@ -170,6 +170,7 @@ func New(a fyne.App, b Backend, opts Options) (*UI, error) {
 		u.overview.retheme()
 		// Forget what is shown so the refresh rebuilds rows with the new colours.
 		u.accounts.accounts, u.accounts.providers, u.keys.keys = nil, nil, nil
+		u.spend.legend.Objects = nil
 		u.async(func() { u.refresh(partAll) })
 	})
 
