@@ -50,6 +50,10 @@ type CoreOptions struct {
 	// HTTPClient talks to OAuth servers during logins and refreshes; nil means a client over a shared
 	// pooled transport that honours proxy-url.
 	HTTPClient *http.Client
+	// SpendQueue bounds how many spend records may wait for the database (the request log gets an eighth);
+	// 0 means the spend package's default of 65536. The queue takes memory only for the records waiting,
+	// about 220 bytes each, so the bound is what a stalled disk may cost.
+	SpendQueue int
 }
 
 // Background intervals of a started Core.
@@ -197,10 +201,11 @@ func OpenCore(o CoreOptions) (_ *Core, err error) {
 	if c.keys, err = spend.NewKeys(c.lifeCtx, st, spend.KeysOptions{Clock: c.clk, Logger: log}); err != nil {
 		return nil, err
 	}
-	if c.writer, err = spend.NewWriter(st, spend.WriterOptions{FlushInterval: cfg.Database.SpendFlushInterval()}, log); err != nil {
+	wo := spend.WriterOptions{FlushInterval: cfg.Database.SpendFlushInterval(), QueueSize: o.SpendQueue}
+	if c.writer, err = spend.NewWriter(st, wo, log); err != nil {
 		return nil, err
 	}
-	c.reqLog = spend.NewRequestLog(st, spend.WriterOptions{}, log)
+	c.reqLog = spend.NewRequestLog(st, spend.WriterOptions{QueueSize: o.SpendQueue}, log)
 
 	c.httpClient = o.HTTPClient
 	if c.httpClient == nil {
