@@ -49,26 +49,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# A free display number.
-disp=90
-while [ -e "/tmp/.X11-unix/X$disp" ] || [ -e "/tmp/.X$disp-lock" ]; do disp=$((disp + 1)); done
-export DISPLAY=":$disp"
-Xvfb "$DISPLAY" -screen 0 1280x800x24 -nolisten tcp >"$work/xvfb.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 50); do xdpyinfo >/dev/null 2>&1 && break; sleep 0.1; done
-
-# The tray host: the watcher first, then the tray bar (its own --watcher flag is racy).
-status-notifier-watcher >"$work/watcher.log" 2>&1 &
-pids+=($!)
-sleep 1
-gtk-sni-tray-standalone --bottom --size 40 >"$work/tray.log" 2>&1 &
-pids+=($!)
-sleep 1
-
-# A throwaway home, so preferences and the demo's lock stay out of the user's.
-export HOME="$work/home" XDG_CONFIG_HOME="$work/home/.config" XDG_CACHE_HOME="$work/home/.cache"
-export XDG_DATA_HOME="$work/home/.local/share" LANG=en_US.UTF-8
-mkdir -p "$HOME" "$OUT"
+# The display, the tray host (checked above) and a throwaway home.
+source scripts/xsession.sh
+start_xsession "$work"
+mkdir -p "$OUT"
 
 # start_app TAB: starts the demo with the dashboard on TAB and waits for its window (sets app_pid, win).
 start_app() {
