@@ -75,6 +75,17 @@ loaded() {
   rss=$(echo "$samples" | awk '{for (i = 1; i <= NF; i++) {s += $i; if ($i > m) m = $i} printf "mean %.1f MiB, highest %.1f MiB", s / NF / 1024, m / 1024}')
 }
 
+# stop PID: SIGTERM, and SIGKILL when the process has not ended 15 s later.
+stop() {
+  kill "$1" 2>/dev/null || return 0
+  for _ in $(seq 150); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+  if kill -0 "$1" 2>/dev/null; then
+    echo "dashboard-perf: pid $1 did not end 15 s after SIGTERM; killing it" >&2
+    kill -9 "$1" 2>/dev/null || true
+  fi
+  wait "$1" 2>/dev/null || true
+}
+
 # breakdown PID: RSS by kind of mapping, in MiB.
 breakdown() {
   awk -v bin="$bin" '
@@ -110,7 +121,7 @@ for round in $(seq "$ROUNDS"); do
   echo "  RSS over the last $WINDOW s: $rss"
   echo "  at the end: $(breakdown "$app")"
   echo "  last GC: $(grep '^gc ' "$log" | tail -n1 | grep -o '[0-9]*->[0-9]*->[0-9]* MB, [0-9]* MB goal')"
-  kill "$app"; wait "$app" 2>/dev/null || true; app=""
+  stop "$app"; app=""
 
   dd if="$bin" iflag=nocache count=0 status=none
   sport=18317
@@ -122,6 +133,6 @@ for round in $(seq "$ROUNDS"); do
   for _ in $(seq 50); do [ -n "$(port_of "$app")" ] && break; sleep 0.2; done
   loaded "$app" "http://127.0.0.1:$sport/v1/chat/completions" sk-dashperf-0000000000000000000000000001
   echo "  serve alone: CPU $cpu% of a core; the UI adds $(awk -v a="$gui_cpu" -v b="$cpu" 'BEGIN {printf "%.1f", a - b}')% of a core"
-  kill "$app"; wait "$app" 2>/dev/null || true; app=""
+  stop "$app"; app=""
   rm -rf "$HOME/.local/share/cliproxy" "$HOME/.config/cliproxy"
 done
