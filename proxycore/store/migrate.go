@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 )
 
 // migrations returns the ordered schema changes. Entry i moves the schema from version i to i+1; entries
@@ -107,6 +108,9 @@ CREATE TABLE accounts (
 	last_used_at INTEGER
 );
 `,
+		// 2: no query reads the spend log by key (a key's spend lives in virtual_keys and spend_daily),
+		// and the index cost every spend row a second B-tree insert.
+		`DROP INDEX IF EXISTS spend_log_key_ts`,
 	}
 }
 
@@ -120,17 +124,19 @@ func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 }
 
 // migrate brings the schema up to date.
-func (s *Store) migrate(ctx context.Context) error { return s.applyMigrations(ctx, migrations()) }
+func (s *Store) migrate(ctx context.Context) error {
+	return applyMigrations(ctx, s.db, s.logger, s.path, migrations())
+}
 
 // applyMigrations applies list one migration per transaction, so a failure leaves the database at the
 // last version that applied completely.
-func (s *Store) applyMigrations(ctx context.Context, list []string) error {
-	if _, err := s.db.ExecContext(ctx,
+func applyMigrations(ctx context.Context, db *sql.DB, logger *slog.Logger, path string, list []string) error {
+	if _, err := db.ExecContext(ctx,
 		`CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`); err != nil {
 		return fmt.Errorf("creating schema_version: %w", err)
 	}
 	for {
-		done, err := s.migrateOne(ctx, list)
+		done, err := migrateOne(ctx, db, logger, path, list)
 		if err != nil {
 			return err
 		}
@@ -142,8 +148,8 @@ func (s *Store) applyMigrations(ctx context.Context, list []string) error {
 
 // migrateOne applies the next pending migration, reporting done when none is left. Reading the version
 // inside the write transaction makes concurrent openers (two processes starting at once) safe.
-func (s *Store) migrateOne(ctx context.Context, list []string) (done bool, err error) {
-	tx, err := s.db.BeginTx(ctx, nil)
+func migrateOne(ctx context.Context, db *sql.DB, logger *slog.Logger, path string, list []string) (done bool, err error) {
+	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return false, fmt.Errorf("starting migration: %w", err)
 	}
@@ -177,6 +183,6 @@ func (s *Store) migrateOne(ctx context.Context, list []string) (done bool, err e
 	if err := tx.Commit(); err != nil {
 		return false, fmt.Errorf("committing migration %d: %w", v+1, err)
 	}
-	s.logger.Info("database migrated", "path", s.path, "version", v+1)
+	logger.Info("database migrated", "path", path, "version", v+1)
 	return false, nil
 }

@@ -57,7 +57,8 @@ func (s *Store) InsertSpend(ctx context.Context, rows []SpendRow) (err error) {
 	var order []rollupKey
 	for i := range rows {
 		r := &rows[i]
-		k := rollupKey{day: dayOf(r.Time), provider: r.Provider, model: r.Model, keyID: r.KeyID}
+		y, m, d := r.Time.UTC().Date()
+		k := rollupKey{year: y, month: m, day: d, provider: r.Provider, model: r.Model, keyID: r.KeyID}
 		g := groups[k]
 		if g == nil {
 			g = &rollup{}
@@ -73,7 +74,8 @@ func (s *Store) InsertSpend(ctx context.Context, rows []SpendRow) (err error) {
 	defer up.Close()
 	for _, k := range order {
 		g := groups[k]
-		if _, err := up.ExecContext(ctx, k.day, k.provider, k.model, k.keyID, g.requests, g.errors,
+		day := time.Date(k.year, k.month, k.day, 0, 0, 0, 0, time.UTC)
+		if _, err := up.ExecContext(ctx, dayOf(day), k.provider, k.model, k.keyID, g.requests, g.errors,
 			g.input, g.output, g.cached, g.cacheWrite, g.reasoning, g.cost); err != nil {
 			return fmt.Errorf("updating spend rollup: %w", err)
 		}
@@ -104,7 +106,14 @@ func (s *Store) WriteSpend(ctx context.Context, rows []SpendRow) error {
 	return s.InsertSpend(ctx, rows)
 }
 
-type rollupKey struct{ day, provider, model, keyID string }
+// rollupKey is a rollup row's key; the day is kept as numbers so that grouping a row costs no
+// formatting.
+type rollupKey struct {
+	year                   int
+	month                  time.Month
+	day                    int
+	provider, model, keyID string
+}
 
 type rollup struct {
 	requests, errors                             int64

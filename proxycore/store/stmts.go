@@ -25,6 +25,12 @@ const (
 
 // multiInsert is an INSERT of several rows per statement: as many chunks of the largest size as fit,
 // then the smaller sizes, so that a few prepared statements cover every batch size.
+//
+// The statements are INSERT OR FAIL. With the default conflict action (ABORT) SQLite must be able to undo
+// the rows a failing statement already wrote, so a statement writing several rows keeps a statement
+// journal of every page it touches, spilled to a temporary file past 64 KiB: for the request log's big
+// rows that was a fifth of the insert's CPU. FAIL keeps the earlier rows instead, and needs no journal;
+// every write runs in a transaction that is rolled back whole on any error, so nothing partial stays.
 type multiInsert struct {
 	head   string // "INSERT INTO t (...) VALUES "
 	values string // one row's "(?,...)"
@@ -35,19 +41,11 @@ var (
 	// spendInsert carries 19 parameters per row, far below SQLite's limit of 32766; fewer statements
 	// per batch roughly double throughput.
 	spendInsert = multiInsert{
-		head: `INSERT INTO spend_log (ts, request_id, key_id, credential_id, provider, model, route,
+		head: `INSERT OR FAIL INTO spend_log (ts, request_id, key_id, credential_id, provider, model, route,
 		input_tokens, output_tokens, cached_tokens, cache_write_tokens, reasoning_tokens, cost_usd,
 		price_known, latency_ms, ttfb_ms, status, error_class, cache_hit) VALUES `,
 		values: `(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 		chunks: [3]int{32, 8, 1},
-	}
-	// requestLogInsert: fewer statements per batch also save the driver's per-statement work (binding,
-	// watching the context), which for the request log's big rows costs a few microseconds a row.
-	requestLogInsert = multiInsert{
-		head: `INSERT INTO request_log (ts, request_id, method, path, status,
-		request_body, response_body, latency_ms) VALUES `,
-		values: `(?,?,?,?,?,?,?,?)`,
-		chunks: [3]int{16, 4, 1},
 	}
 )
 
@@ -92,7 +90,6 @@ func (m *multiInsert) insert(ctx context.Context, tx *sql.Tx, prepared [3]*sql.S
 type writeStmts struct {
 	spendRows [3]*sql.Stmt // spendInsert's, by chunk
 	rollup    *sql.Stmt
-	logRows   [3]*sql.Stmt // requestLogInsert's, by chunk
 }
 
 func (w *writeStmts) prepare(ctx context.Context, db *sql.DB) (err error) {
@@ -104,9 +101,6 @@ func (w *writeStmts) prepare(ctx context.Context, db *sql.DB) (err error) {
 	for i, n := range spendInsert.chunks {
 		w.spendRows[i] = prep(spendInsert.sql(n))
 	}
-	for i, n := range requestLogInsert.chunks {
-		w.logRows[i] = prep(requestLogInsert.sql(n))
-	}
 	w.rollup = prep(spendRollupUpsert)
 	if err != nil {
 		w.close()
@@ -115,7 +109,7 @@ func (w *writeStmts) prepare(ctx context.Context, db *sql.DB) (err error) {
 }
 
 func (w *writeStmts) close() {
-	for _, st := range append(append(w.spendRows[:], w.logRows[:]...), w.rollup) {
+	for _, st := range append(w.spendRows[:], w.rollup) {
 		if st != nil {
 			_ = st.Close()
 		}
