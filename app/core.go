@@ -85,6 +85,7 @@ type Core struct {
 	keys       *spend.Keys
 	writer     *spend.Writer
 	reqLog     *spend.RequestLog
+	reqLogFile *requestLogFile
 	providers  *oauth.Providers
 	refresher  *oauth.Refresher
 	transports *provider.Transports
@@ -205,7 +206,8 @@ func OpenCore(o CoreOptions) (_ *Core, err error) {
 	if c.writer, err = spend.NewWriter(st, wo, log); err != nil {
 		return nil, err
 	}
-	c.reqLog = spend.NewRequestLog(st, spend.WriterOptions{QueueSize: o.SpendQueue}, log)
+	c.reqLogFile = &requestLogFile{path: store.RequestLogPath(dbPath), main: st, log: log, clk: c.clk}
+	c.reqLog = spend.NewRequestLog(c.reqLogFile, spend.WriterOptions{QueueSize: o.SpendQueue}, log)
 
 	c.httpClient = o.HTTPClient
 	if c.httpClient == nil {

@@ -142,7 +142,7 @@ func (c *Core) prune(ctx context.Context) {
 	} else if n > 0 {
 		c.log.Info("pruned old spend rows", "rows", n)
 	}
-	if _, err := c.st.PruneRequestLog(ctx, c.Config().RequestLog.RetentionDays); err != nil {
+	if _, err := c.reqLogFile.prune(ctx, c.Config().RequestLog.RetentionDays); err != nil {
 		c.log.Warn("pruning the request log failed", "err", err)
 	}
 	if _, err := c.st.PruneHealthSamples(ctx, now.Add(-HealthRetention)); err != nil {
@@ -220,6 +220,11 @@ func (c *Core) teardown(ctx context.Context) error {
 	}
 	if c.reqLog != nil {
 		if err := c.reqLog.Close(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if c.reqLogFile != nil {
+		if err := c.reqLogFile.close(); err != nil {
 			errs = append(errs, err)
 		}
 	}

@@ -28,6 +28,7 @@ func (c *Core) managementRoutes() []server.MgmtRoute {
 		{Method: http.MethodDelete, Path: "/keys/{id}", Handler: c.mgmtRevokeKey},
 		{Method: http.MethodGet, Path: "/spend", Handler: c.mgmtSpend},
 		{Method: http.MethodGet, Path: "/requests", Handler: c.mgmtRequests},
+		{Method: http.MethodGet, Path: "/request-log", Handler: c.mgmtRequestLog},
 		{Method: http.MethodGet, Path: "/accounts", Handler: c.mgmtAccounts},
 		{Method: http.MethodPost, Path: "/accounts/{id}/disable", Handler: c.mgmtSetDisabled(true)},
 		{Method: http.MethodPost, Path: "/accounts/{id}/enable", Handler: c.mgmtSetDisabled(false)},
@@ -305,6 +306,50 @@ func (c *Core) mgmtRequests(w http.ResponseWriter, r *http.Request) {
 			CacheHit: x.CacheHit})
 	}
 	writeMgmtJSON(w, http.StatusOK, map[string]any{"requests": out})
+}
+
+// requestLogJSON is one entry of GET /request-log.
+type requestLogJSON struct {
+	ID           int64     `json:"id"`
+	Time         time.Time `json:"time"`
+	RequestID    string    `json:"request_id"`
+	Method       string    `json:"method"`
+	Path         string    `json:"path"`
+	Status       int       `json:"status"`
+	LatencyMS    int64     `json:"latency_ms"`
+	RequestBody  string    `json:"request_body"`
+	ResponseBody string    `json:"response_body"`
+}
+
+// mgmtRequestLog serves the request log ([request-log]), newest first, with the bodies as they were
+// stored: masked and cut to max-body-kb. ?limit=N (default 20, at most 200) and ?before=ID, the id of
+// the last entry of the previous page, page back.
+func (c *Core) mgmtRequestLog(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	limit, ok := intParam(w, q.Get("limit"), "limit", 20, 1, 200)
+	if !ok {
+		return
+	}
+	var before int64
+	if raw := q.Get("before"); raw != "" {
+		v, err := strconv.ParseInt(raw, 10, 64)
+		if err != nil || v < 1 {
+			writeMgmtErr(w, http.StatusBadRequest, "before must be the id of an entry (a positive integer), as returned in the previous page.")
+			return
+		}
+		before = v
+	}
+	rows, err := c.reqLogFile.recent(r.Context(), limit, before)
+	if err != nil {
+		writeMgmtErr(w, http.StatusInternalServerError, "Reading the request log failed ("+err.Error()+"); try again.")
+		return
+	}
+	out := make([]requestLogJSON, 0, len(rows))
+	for _, x := range rows {
+		out = append(out, requestLogJSON{ID: x.ID, Time: x.Time, RequestID: x.RequestID, Method: x.Method, Path: x.Path,
+			Status: x.Status, LatencyMS: x.LatencyMS, RequestBody: x.RequestBody, ResponseBody: x.ResponseBody})
+	}
+	writeMgmtJSON(w, http.StatusOK, map[string]any{"enabled": c.Config().RequestLog.Enable, "entries": out})
 }
 
 // accountJSON is an account as the management API shows it.

@@ -3,9 +3,13 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +17,7 @@ import (
 	"github.com/cliproxy/cliproxy/proxycore/oauth"
 	"github.com/cliproxy/cliproxy/proxycore/proxytest"
 	"github.com/cliproxy/cliproxy/proxycore/proxytest/oauthfake"
+	"github.com/cliproxy/cliproxy/proxycore/store"
 )
 
 const testMgmtKey = "mgmt-secret-key-0123456789"
@@ -246,5 +251,66 @@ func TestManagementAccountsAndLogins(t *testing.T) {
 	}
 	if code, _, _ = mgmt(t, c, http.MethodGet, "/logins/missing", ""); code != http.StatusNotFound {
 		t.Fatalf("unknown login: %d", code)
+	}
+}
+
+// TestManagementRequestLog covers the request log end to end: its file is created by the first logged
+// request (not before), the bodies come back masked, and the entries page back with ?before=.
+func TestManagementRequestLog(t *testing.T) {
+	up := proxytest.NewOpenAI(t)
+	c, secret := startMgmtCore(t, fmt.Sprintf("[request-log]\nenable = true\n[[openai]]\napi-key = \"sk-upstream-key-0a1b2c3d4e5f\"\nbase-url = %q\nmodels = [\"gpt-4o\"]\n", up.URL+"/v1"))
+	secret("sk-upstream-key-0a1b2c3d4e5f")
+	logPath := store.RequestLogPath(filepath.Join(c.opts.DataDir, "cliproxy.db"))
+
+	code, out, raw := mgmt(t, c, http.MethodGet, "/request-log", "")
+	if entries, _ := out["entries"].([]any); code != http.StatusOK || len(entries) != 0 || out["enabled"] != true {
+		t.Fatalf("empty request log: %d %s", code, raw)
+	}
+	if _, err := os.Stat(logPath); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("the request log file exists before anything was logged (%v)", err)
+	}
+
+	// The prompt quotes a credential-shaped string: it must be stored masked.
+	const leaked = "sk-proj-leakedleakedleaked9876"
+	events, unsubscribe := c.Subscribe()
+	defer unsubscribe()
+	for i := range 3 {
+		status, body := post(t, c.BaseURL()+"/v1/chat/completions",
+			fmt.Sprintf(`{"model":"gpt-4o","messages":[{"role":"user","content":"request %d, my key is %s"}]}`, i, leaked),
+			map[string]string{"Authorization": "Bearer " + c.ClientKey()})
+		if status != http.StatusOK {
+			t.Fatalf("proxy request: %d %s", status, body)
+		}
+		waitEvent(t, events, "request") // the log row is queued before the request's event
+	}
+	if err := c.reqLog.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(logPath); err != nil {
+		t.Fatalf("the request log file was not created at %s: %v", logPath, err)
+	}
+	code, out, raw = mgmt(t, c, http.MethodGet, "/request-log?limit=2", "")
+	entries, _ := out["entries"].([]any)
+	if code != http.StatusOK || len(entries) != 2 {
+		t.Fatalf("request log: %d %s", code, raw)
+	}
+	if strings.Contains(raw, leaked) || !strings.Contains(raw, "****9876") {
+		t.Fatalf("the request body was not masked: %s", raw)
+	}
+	newest := entries[0].(map[string]any)
+	if !strings.Contains(newest["request_body"].(string), "request 2") || newest["path"] != "/v1/chat/completions" ||
+		newest["status"].(float64) != 200 || !strings.Contains(newest["response_body"].(string), "chat.completion") {
+		t.Fatalf("newest entry %v", newest)
+	}
+	before := int64(entries[1].(map[string]any)["id"].(float64))
+	code, out, raw = mgmt(t, c, http.MethodGet, fmt.Sprintf("/request-log?before=%d", before), "")
+	if entries, _ := out["entries"].([]any); code != http.StatusOK || len(entries) != 1 ||
+		!strings.Contains(entries[0].(map[string]any)["request_body"].(string), "request 0") {
+		t.Fatalf("second page: %d %s", code, raw)
+	}
+	for _, q := range []string{"/request-log?before=x", "/request-log?before=0", "/request-log?limit=1000"} {
+		if code, out, _ := mgmt(t, c, http.MethodGet, q, ""); code != http.StatusBadRequest || errMessage(out) == "" {
+			t.Errorf("%s: %d %v", q, code, out)
+		}
 	}
 }

@@ -11,12 +11,12 @@ import (
 	"github.com/cliproxy/cliproxy/proxycore/store"
 )
 
-// RequestLogSink persists request-log rows; *store.Store satisfies it.
+// RequestLogSink persists request-log rows; *store.RequestLogDB satisfies it.
 type RequestLogSink interface {
 	InsertRequestLog(ctx context.Context, rows []store.RequestLogRow) error
 }
 
-var _ RequestLogSink = (*store.Store)(nil)
+var _ RequestLogSink = (*store.RequestLogDB)(nil)
 
 // RequestLog queues request-log rows and writes them in batches from one goroutine, like Writer does
 // for spend rows: it collects the queue on every FlushInterval tick, or as soon as BatchSize rows wait,

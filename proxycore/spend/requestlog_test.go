@@ -14,7 +14,7 @@ import (
 )
 
 func TestRequestLogWritesEverythingOnClose(t *testing.T) {
-	st, err := store.Open(filepath.Join(t.TempDir(), "log.db"), nil)
+	st, err := store.OpenRequestLog(filepath.Join(t.TempDir(), "log-requests.db"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,7 +27,7 @@ func TestRequestLogWritesEverythingOnClose(t *testing.T) {
 	if err := l.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	rows, err := st.RecentRequestLog(context.Background(), 100)
+	rows, err := st.RecentRequestLog(context.Background(), 100, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -68,8 +68,39 @@ func Open(path string, logger *slog.Logger, opts ...Option) (*Store, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
+	db, err := openDB(path, o, 0)
+	if err != nil {
+		return nil, err
+	}
+	// A handful of connections lets dashboard reads run beside the spend writer.
+	db.SetMaxOpenConns(4)
+	db.SetMaxIdleConns(4)
+	db.SetConnMaxIdleTime(0)
+	s := &Store{db: db, path: path, clock: clock.Or(o.clock), logger: logger}
+	ctx, cancel := context.WithTimeout(context.Background(), o.busyTimeout+10*time.Second)
+	defer cancel()
+	if err := applyMigrations(ctx, db, logger, path, migrations()); err != nil {
+		_ = db.Close()
+		return nil, explainOpenError(path, err)
+	}
+	if err := s.stmts.prepare(ctx, db); err != nil {
+		_ = db.Close()
+		return nil, explainOpenError(path, err)
+	}
+	return s, nil
+}
+
+// openDB creates path's directory (mode 0700) and opens the database with WAL, synchronous=NORMAL, the
+// busy timeout and foreign keys. pageSize, when not 0, is the page size of a database this creates;
+// an existing file keeps its own.
+func openDB(path string, o options, pageSize int) (*sql.DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("opening database %s: creating its directory: %w", path, err)
+	}
+	if pageSize != 0 {
+		if err := setPageSize(path, pageSize); err != nil {
+			return nil, explainOpenError(path, err)
+		}
 	}
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout("+strconv.FormatInt(o.busyTimeout.Milliseconds(), 10)+")")
@@ -84,22 +115,23 @@ func Open(path string, logger *slog.Logger, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, explainOpenError(path, err)
 	}
-	// A handful of connections lets dashboard reads run beside the spend writer.
-	db.SetMaxOpenConns(4)
-	db.SetMaxIdleConns(4)
-	db.SetConnMaxIdleTime(0)
-	s := &Store{db: db, path: path, clock: clock.Or(o.clock), logger: logger}
-	ctx, cancel := context.WithTimeout(context.Background(), o.busyTimeout+10*time.Second)
-	defer cancel()
-	if err := s.migrate(ctx); err != nil {
-		_ = db.Close()
-		return nil, explainOpenError(path, err)
+	return db, nil
+}
+
+// setPageSize gives a database that does not exist yet (or is empty) the page size n. It needs its own
+// connection: the page size must be set before the switch to WAL writes the first page, and the driver
+// runs a DSN's pragmas in alphabetical order, journal_mode before page_size.
+func setPageSize(path string, n int) error {
+	if fi, err := os.Stat(path); err == nil && fi.Size() > 0 {
+		return nil
 	}
-	if err := s.stmts.prepare(ctx, db); err != nil {
-		_ = db.Close()
-		return nil, explainOpenError(path, err)
+	db, err := sql.Open("sqlite", (&url.URL{Scheme: "file", Path: path}).String())
+	if err != nil {
+		return err
 	}
-	return s, nil
+	defer db.Close()
+	_, err = db.Exec("PRAGMA page_size = " + strconv.Itoa(n) + "; PRAGMA journal_mode = WAL")
+	return err
 }
 
 // Path returns the file the store was opened on.

@@ -145,39 +145,6 @@ func TestDefaultPathEndsInAppDir(t *testing.T) {
 	}
 }
 
-func TestRequestLogPrunedByRetention(t *testing.T) {
-	fc := clock.NewFake(time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC))
-	s := openTest(t, WithClock(fc))
-	ctx := context.Background()
-	now := fc.Now()
-	rows := []RequestLogRow{
-		{Time: now.Add(-10 * 24 * time.Hour), RequestID: "old", Method: "POST", Path: "/v1/messages", Status: 200},
-		{Time: now.Add(-8 * 24 * time.Hour), RequestID: "older-than-7d", Status: 500},
-		{Time: now.Add(-6 * 24 * time.Hour), RequestID: "kept", Status: 200, RequestBody: `{"k":"sk-...abcd"}`},
-		{Time: now, RequestID: "new", Method: "GET", Path: "/v1/models", Status: 200, LatencyMS: 12},
-	}
-	if err := s.InsertRequestLog(ctx, rows); err != nil {
-		t.Fatal(err)
-	}
-	n, err := s.PruneRequestLog(ctx, 7)
-	if err != nil || n != 2 {
-		t.Fatalf("PruneRequestLog = %d, %v; want 2", n, err)
-	}
-	got, err := s.RecentRequestLog(ctx, 10)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != 2 || got[0].RequestID != "new" || got[1].RequestID != "kept" {
-		t.Fatalf("RecentRequestLog = %+v, want new then kept", got)
-	}
-	if got[0].Path != "/v1/models" || got[0].LatencyMS != 12 || !got[0].Time.Equal(now) {
-		t.Errorf("row did not round-trip: %+v", got[0])
-	}
-	if n, err := s.PruneRequestLog(ctx, 0); err != nil || n != 0 {
-		t.Errorf("PruneRequestLog(0) = %d, %v; want a no-op", n, err)
-	}
-}
-
 func TestHealthSamples(t *testing.T) {
 	s := openTest(t)
 	ctx := context.Background()
@@ -345,7 +312,7 @@ func TestMigrationsApplyInOrderAndAtomically(t *testing.T) {
 		`CREATE TABLE half (a INTEGER); INSERT INTO nowhere VALUES (1);`, // fails half-way
 		`CREATE TABLE never (a INTEGER);`,
 	)
-	err := s.applyMigrations(ctx, next)
+	err := applyMigrations(ctx, s.db, s.logger, s.path, next)
 	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("migration %d", len(base)+2)) {
 		t.Fatalf("applyMigrations = %v, want a failure naming migration %d", err, len(base)+2)
 	}
@@ -361,7 +328,7 @@ func TestMigrationsApplyInOrderAndAtomically(t *testing.T) {
 	}
 	// Fixing the list lets the remaining ones apply.
 	next[len(base)+1] = `CREATE TABLE half (a INTEGER);`
-	if err := s.applyMigrations(ctx, next); err != nil {
+	if err := applyMigrations(ctx, s.db, s.logger, s.path, next); err != nil {
 		t.Fatal(err)
 	}
 	if v, _ := s.SchemaVersion(ctx); v != len(next) {

@@ -1,0 +1,280 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/cliproxy/cliproxy/proxycore/clock"
+)
+
+// RequestLogDB is the optional request log: one row per request with its bodies (masked and cut by the
+// caller). It lives in a SQLite file of its own, beside the main database (see RequestLogPath), because
+// its rows are big and many:
+//
+//   - The file is created with 32 KiB pages. A log row is one to tens of kilobytes, and with the 4 KiB
+//     pages that suit the spend log's small rows, writing the log cost about half again as much CPU
+//     (more pages, WAL frames and checkpoint writes per row).
+//   - Rows are kept in insertion order by their rowid and have no other index: the newest are read
+//     from the end, and pruning deletes from the start. Rows are logged when their request ends, and ts
+//     is when it began, so ts is almost but not strictly increasing along the rowid (see Prune).
+//   - Its writes do not wait for the spend writer's, and the main database stays small; removing the
+//     file loses the log and nothing else.
+type RequestLogDB struct {
+	db     *sql.DB
+	path   string
+	clock  clock.Clock
+	logger *slog.Logger
+	rows   [3]*sql.Stmt // requestLogInsert's statements, by chunk
+}
+
+// RequestLogRow is one entry of the request log. Bodies must already be masked and truncated by the
+// caller: the store writes what it is given.
+type RequestLogRow struct {
+	ID           int64 // assigned by the store, increasing in the order rows were written
+	Time         time.Time
+	RequestID    string
+	Method       string
+	Path         string
+	Status       int
+	LatencyMS    int64
+	RequestBody  string // masked snippet
+	ResponseBody string // masked snippet
+}
+
+// requestLogPageSize is the page size of a new request-log file.
+const requestLogPageSize = 32 << 10
+
+// requestLogMigrations is the request-log file's schema history, append-only like migrations().
+func requestLogMigrations() []string {
+	return []string{
+		// 1: the log, small columns first so that reading them never touches a body's overflow pages.
+		`
+CREATE TABLE request_log (
+	id            INTEGER PRIMARY KEY,
+	ts            INTEGER NOT NULL,
+	request_id    TEXT    NOT NULL DEFAULT '',
+	method        TEXT    NOT NULL DEFAULT '',
+	path          TEXT    NOT NULL DEFAULT '',
+	status        INTEGER NOT NULL DEFAULT 0,
+	latency_ms    INTEGER NOT NULL DEFAULT 0,
+	request_body  TEXT    NOT NULL DEFAULT '',
+	response_body TEXT    NOT NULL DEFAULT ''
+);
+`,
+	}
+}
+
+// requestLogInsert writes request-log rows, several per statement: fewer statements per batch also
+// save the driver's per-statement work (binding, watching the context).
+var requestLogInsert = multiInsert{
+	head: `INSERT OR FAIL INTO request_log (ts, request_id, method, path, status, latency_ms,
+		request_body, response_body) VALUES `,
+	values: `(?,?,?,?,?,?,?,?)`,
+	chunks: [3]int{16, 4, 1},
+}
+
+// RequestLogPath is where the request log of the main database at mainPath lives: the same directory
+// and name with "-requests" before the extension (cliproxy.db: cliproxy-requests.db).
+func RequestLogPath(mainPath string) string {
+	ext := filepath.Ext(mainPath)
+	return strings.TrimSuffix(mainPath, ext) + "-requests" + ext
+}
+
+// OpenRequestLog opens (creating when missing) the request-log file at path, with the settings and
+// errors of Open. WithClock sets the clock retention is measured by.
+func OpenRequestLog(path string, logger *slog.Logger, opts ...Option) (*RequestLogDB, error) {
+	if path == "" {
+		return nil, errors.New("opening request log: empty path")
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	o := options{busyTimeout: 5 * time.Second}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	db, err := openDB(path, o, requestLogPageSize)
+	if err != nil {
+		return nil, err
+	}
+	// One writer and the occasional reader.
+	db.SetMaxOpenConns(2)
+	db.SetMaxIdleConns(2)
+	db.SetConnMaxIdleTime(0)
+	l := &RequestLogDB{db: db, path: path, clock: clock.Or(o.clock), logger: logger}
+	ctx, cancel := context.WithTimeout(context.Background(), o.busyTimeout+10*time.Second)
+	defer cancel()
+	if err := applyMigrations(ctx, db, logger, path, requestLogMigrations()); err != nil {
+		_ = db.Close()
+		return nil, explainOpenError(path, err)
+	}
+	for i, n := range requestLogInsert.chunks {
+		if l.rows[i], err = db.PrepareContext(ctx, requestLogInsert.sql(n)); err != nil {
+			_ = l.Close()
+			return nil, explainOpenError(path, err)
+		}
+	}
+	return l, nil
+}
+
+// Path returns the file the log was opened on.
+func (l *RequestLogDB) Path() string { return l.path }
+
+// Close closes the file.
+func (l *RequestLogDB) Close() error {
+	for _, st := range l.rows {
+		if st != nil {
+			_ = st.Close()
+		}
+	}
+	if err := l.db.Close(); err != nil {
+		return fmt.Errorf("closing request log %s: %w", l.path, err)
+	}
+	return nil
+}
+
+// InsertRequestLog appends rows in one transaction, several rows per statement.
+func (l *RequestLogDB) InsertRequestLog(ctx context.Context, rows []RequestLogRow) (err error) {
+	if len(rows) == 0 {
+		return nil
+	}
+	tx, err := l.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("writing the request log: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	err = requestLogInsert.insert(ctx, tx, l.rows, len(rows), func(args []any, i int) []any {
+		r := &rows[i]
+		return append(args, unixMilli(r.Time), r.RequestID, r.Method, r.Path, r.Status, r.LatencyMS,
+			r.RequestBody, r.ResponseBody)
+	})
+	if err != nil {
+		return fmt.Errorf("writing the request log: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("writing the request log: %w", err)
+	}
+	return nil
+}
+
+// RecentRequestLog returns up to limit entries (limit <= 0 means 100), the most recently written first.
+// beforeID > 0 pages back: only entries with a smaller ID are returned.
+func (l *RequestLogDB) RecentRequestLog(ctx context.Context, limit int, beforeID int64) ([]RequestLogRow, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	if beforeID <= 0 {
+		beforeID = 1<<63 - 1
+	}
+	rows, err := l.db.QueryContext(ctx, `SELECT id, ts, request_id, method, path, status, latency_ms,
+		request_body, response_body FROM request_log WHERE id < ? ORDER BY id DESC LIMIT ?`, beforeID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("reading the request log: %w", err)
+	}
+	defer rows.Close()
+	var out []RequestLogRow
+	for rows.Next() {
+		var r RequestLogRow
+		var ts int64
+		if err := rows.Scan(&r.ID, &ts, &r.RequestID, &r.Method, &r.Path, &r.Status, &r.LatencyMS,
+			&r.RequestBody, &r.ResponseBody); err != nil {
+			return nil, fmt.Errorf("reading the request log: %w", err)
+		}
+		r.Time = fromMilli(ts)
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("reading the request log: %w", err)
+	}
+	return out, nil
+}
+
+// PruneRequestLog deletes the entries older than retentionDays days (by the log's clock) and reports
+// how many went; retentionDays <= 0 keeps everything. It deletes from the oldest row up to the first
+// one inside the retention, without an index on ts: the cost is that of the rows deleted. A row that
+// was written after a newer one (a request that ran for minutes) may outlive the cutoff until the rows
+// before it go.
+func (l *RequestLogDB) PruneRequestLog(ctx context.Context, retentionDays int) (int64, error) {
+	if retentionDays <= 0 {
+		return 0, nil
+	}
+	cutoff := unixMilli(l.clock.Now().Add(-time.Duration(retentionDays) * 24 * time.Hour))
+	res, err := l.db.ExecContext(ctx, `DELETE FROM request_log WHERE id < coalesce(
+		(SELECT id FROM request_log WHERE ts >= ? ORDER BY id LIMIT 1),
+		(SELECT max(id) + 1 FROM request_log), 0)`, cutoff)
+	if err != nil {
+		return 0, fmt.Errorf("pruning the request log: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n, nil
+}
+
+// MoveRequestLog moves the request log that earlier versions kept in the main database into to, oldest
+// rows first, and drops the old table. It works in chunks, each inserted into to and then deleted here,
+// so an interruption repeats at most one chunk on the next run. It reports how many rows moved; a
+// database without the old table moves nothing.
+func (s *Store) MoveRequestLog(ctx context.Context, to *RequestLogDB) (int64, error) {
+	var n int
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND
+		name = 'request_log'`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("moving the request log: %w", err)
+	}
+	if n == 0 {
+		return 0, nil
+	}
+	var moved int64
+	for {
+		chunk, last, err := s.oldRequestLogChunk(ctx, 256)
+		if err != nil {
+			return moved, fmt.Errorf("moving the request log: %w", err)
+		}
+		if len(chunk) == 0 {
+			break
+		}
+		if err := to.InsertRequestLog(ctx, chunk); err != nil {
+			return moved, fmt.Errorf("moving the request log: %w", err)
+		}
+		if _, err := s.db.ExecContext(ctx, `DELETE FROM request_log WHERE id <= ?`, last); err != nil {
+			return moved, fmt.Errorf("moving the request log: %w", err)
+		}
+		moved += int64(len(chunk))
+	}
+	if _, err := s.db.ExecContext(ctx, `DROP TABLE request_log`); err != nil {
+		return moved, fmt.Errorf("moving the request log: dropping the old table: %w", err)
+	}
+	return moved, nil
+}
+
+// oldRequestLogChunk reads up to n of the oldest rows of the main database's old request_log table, in
+// the order they were written, and the id of the last.
+func (s *Store) oldRequestLogChunk(ctx context.Context, n int) ([]RequestLogRow, int64, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, ts, request_id, method, path, status, latency_ms,
+		request_body, response_body FROM request_log ORDER BY id LIMIT ?`, n)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	var out []RequestLogRow
+	var last int64
+	for rows.Next() {
+		var r RequestLogRow
+		var ts int64
+		if err := rows.Scan(&last, &ts, &r.RequestID, &r.Method, &r.Path, &r.Status, &r.LatencyMS,
+			&r.RequestBody, &r.ResponseBody); err != nil {
+			return nil, 0, err
+		}
+		r.Time = fromMilli(ts)
+		out = append(out, r)
+	}
+	return out, last, rows.Err()
+}
