@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"slices"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -14,27 +15,22 @@ import (
 // anything shaped like a well-known credential (OpenAI/Anthropic "sk-" keys, Google "AIza" keys, GitHub
 // tokens, JWTs, bearer values). Each becomes "****" plus its last four characters.
 type masker struct {
-	known      []string      // secrets from the configuration, longest first
-	knownBytes []knownSecret // the same, for searching bodies without converting them
-}
-
-// knownSecret is a configured secret and the index of the byte of it that is searched for: the one
-// least common in ordinary text, so that looking for the secret stops at few places.
-type knownSecret struct {
-	text   []byte
-	anchor int
+	known  []string     // secrets from the configuration, longest first
+	passes []anchorPass // the credential shapes' passes with the secrets added, for maskBytes
 }
 
 func newMasker(secrets []string) *masker {
 	m := &masker{}
 	// Longest first, so a secret that contains another is replaced whole.
 	sort.Slice(secrets, func(i, j int) bool { return len(secrets[i]) > len(secrets[j]) })
+	var probes []anchorProbe
 	for _, s := range secrets {
 		if len(s) >= 4 {
 			m.known = append(m.known, s)
-			m.knownBytes = append(m.knownBytes, knownSecret{text: []byte(s), anchor: rarestByte(s)})
+			probes = append(probes, anchorProbe{text: []byte(s), anchor: rarestByte(s), shape: -1})
 		}
 	}
+	m.passes = buildPasses(append(shapeProbes(), probes...))
 	return m
 }
 
@@ -63,22 +59,6 @@ func rarestByte(s string) int {
 	return best
 }
 
-// in reports whether b contains the secret.
-func (k *knownSecret) in(b []byte) bool {
-	a := k.text[k.anchor]
-	for i := k.anchor; i < len(b); {
-		d := bytes.IndexByte(b[i:], a)
-		if d < 0 {
-			return false
-		}
-		if bytes.HasPrefix(b[i+d-k.anchor:], k.text) {
-			return true
-		}
-		i += d + 1
-	}
-	return false
-}
-
 // Mask returns s with every secret masked.
 func (m *masker) Mask(s string) string {
 	for _, k := range m.known {
@@ -89,23 +69,110 @@ func (m *masker) Mask(s string) string {
 	return maskShapes(s)
 }
 
-// maskBytes is Mask(string(b)); a body without secrets, the usual case, costs one scan and one copy.
+// maskBytes is Mask(string(b)); a body without secrets, the usual case, costs a few memchr passes and
+// one copy.
 func (m *masker) maskBytes(b []byte) string {
-	for i := range m.knownBytes {
-		if m.knownBytes[i].in(b) {
-			return m.Mask(string(b))
-		}
+	spans, secret := scanPasses(m.passes, b)
+	if secret {
+		return m.Mask(string(b))
 	}
-	spans := credentialSpans(b)
+	spans = bearerSpans(b, spans)
 	if len(spans) == 0 {
 		return string(b)
 	}
 	return maskSpans(b, spans)
 }
 
+// anchorProbe is a text looked for at each occurrence of one of its bytes, the anchor: a credential
+// shape's prefix (shape is its index in credentialShapes) or a configured secret (shape -1).
+type anchorProbe struct {
+	text   []byte
+	anchor int
+	shape  int
+}
+
+// anchorPass is one memchr pass over a body: every probe anchored on byte b is checked at each b.
+// Probes that share their anchor byte share the pass: the "sk-" shape and most keys share '-', the
+// GitHub token shapes '_'.
+type anchorPass struct {
+	b      byte
+	probes []anchorProbe
+}
+
+// shapeProbes are the credential shapes as probes.
+func shapeProbes() []anchorProbe {
+	out := make([]anchorProbe, len(credentialShapes))
+	for k, sh := range credentialShapes {
+		out[k] = anchorProbe{text: []byte(sh.prefix), anchor: sh.anchor, shape: k}
+	}
+	return out
+}
+
+// buildPasses groups probes by anchor byte, in the order the bytes first appear.
+func buildPasses(probes []anchorProbe) []anchorPass {
+	var passes []anchorPass
+	for _, p := range probes {
+		c := p.text[p.anchor]
+		i := slices.IndexFunc(passes, func(ps anchorPass) bool { return ps.b == c })
+		if i < 0 {
+			passes = append(passes, anchorPass{b: c})
+			i = len(passes) - 1
+		}
+		passes[i].probes = append(passes[i].probes, p)
+	}
+	return passes
+}
+
+// shapePasses are the passes of the credential shapes alone, for Mask.
+var shapePasses = buildPasses(shapeProbes())
+
+// scanPasses runs passes over s. It returns the spans of credential-shaped runs: for each shape every
+// run of its characters after its prefix that is long enough, searching on after the end of each run
+// it matched, long enough or not. It stops early, reporting secret, at the first configured secret.
+func scanPasses(passes []anchorPass, s []byte) (spans []maskSpan, secret bool) {
+	var from [8]int // per shape: where its next match may start
+	if len(credentialShapes) > len(from) {
+		panic("credentialShapes outgrew scanPasses")
+	}
+	for pi := range passes {
+		ps := &passes[pi]
+		for i := 0; i < len(s); {
+			d := bytes.IndexByte(s[i:], ps.b)
+			if d < 0 {
+				break
+			}
+			p := i + d
+			i = p + 1
+			for k := range ps.probes {
+				pr := &ps.probes[k]
+				start := p - pr.anchor
+				if start < 0 || !bytes.HasPrefix(s[start:], pr.text) {
+					continue
+				}
+				if pr.shape < 0 {
+					return nil, true
+				}
+				if start < from[pr.shape] {
+					continue
+				}
+				sh := &credentialShapes[pr.shape]
+				j := start + len(pr.text)
+				for j < len(s) && sh.chars(s[j]) {
+					j++
+				}
+				if j-start-len(pr.text) >= sh.min {
+					spans = append(spans, maskSpan{start: start, end: j})
+				}
+				from[pr.shape] = j
+			}
+		}
+	}
+	return spans, false
+}
+
 // credentialShape is a credential recognised by its public prefix: the prefix, the characters the
 // secret part is made of, and the least length of that part. anchor is the index in the prefix of the
-// byte searched for, the one rarest in ordinary text.
+// byte searched for, the one rarest in ordinary text ('z' of "AIza", not the 'a').
 type credentialShape struct {
 	prefix string
 	chars  func(byte) bool
@@ -128,7 +195,7 @@ func isTokenChar(c byte) bool {
 // credentialShapes are OpenAI/Anthropic "sk-" keys, Google API keys, GitHub tokens and JWTs (which start
 // with the base64 of `{"`).
 var credentialShapes = []credentialShape{
-	{"sk-", isKeyChar, 12, 2}, {"AIza", isKeyChar, 30, 3}, {"ghp_", isAlnum, 20, 3}, {"gho_", isAlnum, 20, 3},
+	{"sk-", isKeyChar, 12, 2}, {"AIza", isKeyChar, 30, 2}, {"ghp_", isAlnum, 20, 3}, {"gho_", isAlnum, 20, 3},
 	{"ghs_", isAlnum, 20, 3}, {"ghu_", isAlnum, 20, 3}, {"github_pat_", isKeyChar, 20, 6}, {"eyJ", isTokenChar, 30, 2},
 }
 
@@ -150,30 +217,17 @@ type maskSpan struct {
 	bearer     bool
 }
 
-// credentialSpans finds the runs to mask: for each shape every run of its characters after its prefix
-// that is long enough, searching on after the end of each run it matched, long enough or not; then the
-// value after each "bearer " written with the rest of the word in one letter case ("Bearer ", "BEARER ",
-// "bearer "). Each search looks for the shape's rarest byte with bytes.IndexByte, so text without
-// credentials costs a few passes at memchr speed.
+// credentialSpans finds the runs to mask: the credential-shaped runs (see scanPasses), then the value
+// after each "bearer " written with the rest of the word in one letter case ("Bearer ", "BEARER ",
+// "bearer "). Each search looks for a rare byte with bytes.IndexByte, so text without credentials costs
+// a few passes at memchr speed.
 func credentialSpans(s []byte) []maskSpan {
-	var spans []maskSpan
-	for k := range credentialShapes {
-		sh := &credentialShapes[k]
-		for from := 0; ; {
-			i := sh.find(s, from)
-			if i < 0 {
-				break
-			}
-			j := i + len(sh.prefix)
-			for j < len(s) && sh.chars(s[j]) {
-				j++
-			}
-			if j-i-len(sh.prefix) >= sh.min {
-				spans = append(spans, maskSpan{start: i, end: j})
-			}
-			from = j
-		}
-	}
+	spans, _ := scanPasses(shapePasses, s)
+	return bearerSpans(s, spans)
+}
+
+// bearerSpans appends to spans the values after "bearer " (see credentialSpans).
+func bearerSpans(s []byte, spans []maskSpan) []maskSpan {
 	for from := 0; ; {
 		i := indexBearer(s, from)
 		if i < 0 {
@@ -195,23 +249,6 @@ func credentialSpans(s []byte) []maskSpan {
 	return spans
 }
 
-// find returns the first index at or after from where s starts with the shape's prefix, or -1.
-func (sh *credentialShape) find(s []byte, from int) int {
-	a := sh.prefix[sh.anchor]
-	for i := from + sh.anchor; i < len(s); {
-		d := bytes.IndexByte(s[i:], a)
-		if d < 0 {
-			return -1
-		}
-		start := i + d - sh.anchor
-		if bytes.HasPrefix(s[start:], []byte(sh.prefix)) {
-			return start
-		}
-		i += d + 1
-	}
-	return -1
-}
-
 // indexBearer returns the first index at or after from of "bearer " whose first letter is in either
 // case and whose rest is all lower or all upper case, or -1. It looks for the rarer first letter.
 func indexBearer(s []byte, from int) int {
@@ -226,7 +263,8 @@ func indexBearer(s []byte, from int) int {
 			if best >= 0 && p > best {
 				break
 			}
-			if rest := s[p+1:]; bytes.HasPrefix(rest, []byte("earer ")) || bytes.HasPrefix(rest, []byte("EARER ")) {
+			if rest := s[p+1:]; len(rest) >= 6 && rest[0]|0x20 == 'e' && (bytes.HasPrefix(rest, []byte("earer ")) ||
+				bytes.HasPrefix(rest, []byte("EARER "))) {
 				best = p
 				break
 			}

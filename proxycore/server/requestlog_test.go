@@ -171,10 +171,11 @@ func TestLogBodiesDetachKeepsOnlyTheCutPart(t *testing.T) {
 }
 
 func TestKnownSecretSearch(t *testing.T) {
-	k := knownSecret{text: []byte("sk-client-test-5f1c2d3e4b5a6978"), anchor: rarestByte("sk-client-test-5f1c2d3e4b5a6978")}
-	if c := k.text[k.anchor]; !(c >= '0' && c <= '9') && c != '-' {
+	const secret = "sk-client-test-5f1c2d3e4b5a6978"
+	if c := secret[rarestByte(secret)]; !(c >= '0' && c <= '9') && c != '-' {
 		t.Errorf("anchor %q: want a digit or punctuation, not a letter", c)
 	}
+	m := newMasker([]string{secret})
 	for _, tc := range []struct {
 		in   string
 		want bool
@@ -183,11 +184,27 @@ func TestKnownSecretSearch(t *testing.T) {
 		{"sk-client-test-5f1c2d3e4b5a6978 yy", true}, {"sk-client-test-5f1c2d3e4b5a697", false},
 		{"k-client-test-5f1c2d3e4b5a6978", false}, {"", false}, {"5a6978 5a6978 sk-client-test-5f1c2d3e4b5a6978", true},
 	} {
-		if got := k.in([]byte(tc.in)); got != tc.want {
-			t.Errorf("in(%q) = %v, want %v", tc.in, got, tc.want)
+		if _, got := scanPasses(m.passes, []byte(tc.in)); got != tc.want {
+			t.Errorf("secret found in %q = %v, want %v", tc.in, got, tc.want)
 		}
 	}
 	if got := rarestByte("abcd"); got != 1 { // 'b' is less common than 'a', 'c' and 'd' are not rarer
 		t.Errorf("rarestByte(abcd) = %d, want 1", got)
+	}
+	// The shapes and a '-' secret share passes: one per distinct anchor byte.
+	if len(m.passes) != 4 {
+		t.Errorf("%d passes, want 4 ('-', 'z', '_', 'J')", len(m.passes))
+	}
+}
+
+// BenchmarkMaskGatewayBody masks the 16 KB body of the gateway benchmark.
+func BenchmarkMaskGatewayBody(b *testing.B) {
+	m := newMasker([]string{clientKeyForTests, upstreamKey})
+	prefix, suffix := benchBody(16 << 10)
+	body := append(append(prefix, "123"...), suffix...)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		_ = m.snippet(body, 64<<10)
 	}
 }
