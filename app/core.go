@@ -108,6 +108,11 @@ type Core struct {
 	ksBackend string
 	// keychainNotice explains, when "auto" fell back to the file store at start, why and what to do.
 	keychainNotice string
+	// dbErr is why the database could not be opened at start; the Core then runs on a stand-in in
+	// standInDir (see standin.go), and dbNotice tells the user.
+	dbErr      error
+	standInDir string
+	dbNotice   string
 
 	cfgMu sync.RWMutex // guards cfg
 	cfg   *config.Config
@@ -189,7 +194,9 @@ func OpenCore(o CoreOptions) (_ *Core, err error) {
 	}
 	st, err := store.Open(dbPath, log, store.WithClock(c.clk))
 	if err != nil {
-		return nil, err
+		if st, err = c.openStandIn(dbPath, err); err != nil {
+			return nil, err
+		}
 	}
 	c.st = st
 
@@ -240,7 +247,7 @@ func OpenCore(o CoreOptions) (_ *Core, err error) {
 		Recorder: recorder{c}, Accounts: accountSource{c},
 		// Pricing stays nil: the server derives it from each configuration, so a hot reload of
 		// [[pricing.models]] takes effect without a restart.
-		Gateway:         server.Gateway{Keys: c.keys, Spend: c.writer, RequestLog: c.reqLog},
+		Gateway:         server.Gateway{Keys: c.keys, Spend: c.writer, RequestLog: c.reqLog, StoreError: c.dbErr},
 		ExtraManagement: c.managementRoutes(),
 	})
 	if err != nil {

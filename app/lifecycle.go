@@ -238,6 +238,11 @@ func (c *Core) teardown(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 	}
+	if c.standInDir != "" {
+		if err := os.RemoveAll(c.standInDir); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	c.bus.close()
 	return errors.Join(errs...)
 }

@@ -58,6 +58,17 @@ func writeMgmtErr(w http.ResponseWriter, code int, msg string) {
 	writeMgmtJSON(w, code, map[string]any{"error": map[string]any{"message": msg, "status": code}})
 }
 
+// needDatabase answers 503 and reports false when the Core runs on the stand-in database (see
+// standin.go): keys and spend read or written there would not be the user's and would not last.
+func (c *Core) needDatabase(w http.ResponseWriter) bool {
+	if c.dbErr == nil {
+		return true
+	}
+	writeMgmtErr(w, http.StatusServiceUnavailable, "Spend tracking and virtual keys are unavailable: the database could not be opened ("+
+		c.dbErr.Error()+"). "+remedyOf(c.dbErr))
+	return false
+}
+
 func readMgmtJSON(w http.ResponseWriter, r *http.Request, v any) bool {
 	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxMgmtBody))
 	if err != nil {
@@ -120,6 +131,9 @@ func keyState(k spend.Key, now time.Time) string {
 }
 
 func (c *Core) mgmtListKeys(w http.ResponseWriter, r *http.Request) {
+	if !c.needDatabase(w) {
+		return
+	}
 	now := c.clk.Now()
 	list := c.keys.List()
 	out := make([]keyJSON, 0, len(list))
@@ -143,6 +157,9 @@ type createKeyJSON struct {
 }
 
 func (c *Core) mgmtCreateKey(w http.ResponseWriter, r *http.Request) {
+	if !c.needDatabase(w) {
+		return
+	}
 	var in createKeyJSON
 	if !readMgmtJSON(w, r, &in) {
 		return
@@ -178,6 +195,9 @@ func (c *Core) mgmtCreateKey(w http.ResponseWriter, r *http.Request) {
 }
 
 func (c *Core) mgmtRevokeKey(w http.ResponseWriter, r *http.Request) {
+	if !c.needDatabase(w) {
+		return
+	}
 	id := mux.Vars(r)["id"]
 	if err := c.keys.Revoke(r.Context(), id); err != nil {
 		if errors.Is(err, spend.ErrUnknownKey) {
@@ -221,6 +241,9 @@ func spendWindow(now time.Time, days int) (time.Time, time.Time) {
 }
 
 func (c *Core) mgmtSpend(w http.ResponseWriter, r *http.Request) {
+	if !c.needDatabase(w) {
+		return
+	}
 	q := r.URL.Query()
 	group := q.Get("group-by")
 	switch group {
@@ -289,6 +312,9 @@ type requestJSON struct {
 }
 
 func (c *Core) mgmtRequests(w http.ResponseWriter, r *http.Request) {
+	if !c.needDatabase(w) {
+		return
+	}
 	limit, ok := intParam(w, r.URL.Query().Get("limit"), "limit", 100, 1, 1000)
 	if !ok {
 		return

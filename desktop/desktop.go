@@ -55,6 +55,9 @@ type Options struct {
 	// StartupNotice, when set, is shown in a dialog as soon as the UI runs (New sets it from the core,
 	// e.g. when the OS keychain was locked and logins went to the encrypted file store).
 	StartupNotice string
+	// DatabaseNotice, when set, is shown in a dialog as soon as the UI runs: the database could not be
+	// opened and the proxy serves without spend tracking (New sets it from the core).
+	DatabaseNotice string
 }
 
 // desktopCore is the part of *Core the desktop view-model reads; tests can stand in for it.
@@ -139,6 +142,9 @@ func New(c *app.Core, o Options) *Desktop {
 	if o.StartupNotice == "" {
 		o.StartupNotice = c.KeychainNotice()
 	}
+	if o.DatabaseNotice == "" {
+		o.DatabaseNotice = c.DatabaseNotice()
+	}
 	return newDesktop(a, a.health, o, nil)
 }
 
@@ -181,6 +187,9 @@ func newDesktop(c desktopCore, health func() []route.CredentialHealth, o Options
 	d.notes = newNotifier(every)
 	d.spend = newSpendCache(c.Store(), d.clock, ttl, d.log)
 	d.ctx, d.cancel = context.WithCancel(context.Background())
+	if o.DatabaseNotice != "" {
+		d.events <- ui.Event{Kind: ui.EventDialog, Title: "Spend tracking is unavailable", Body: o.DatabaseNotice}
+	}
 	if o.StartupNotice != "" {
 		d.events <- ui.Event{Kind: ui.EventDialog, Title: "Logins are kept in an encrypted file", Body: o.StartupNotice}
 	}

@@ -721,3 +721,23 @@ func TestDesktopStartupNoticeOpensADialog(t *testing.T) {
 		t.Fatal("no dialog event for the startup notice")
 	}
 }
+
+func TestDesktopDatabaseNoticeOpensADialog(t *testing.T) {
+	fx := newDesktopFixture(t, "", nil)
+	st, err := store.Open(filepath.Join(t.TempDir(), "n.db"), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	core := &fakeCore{st: st, sub: make(chan app.Event), disabled: map[string]bool{}}
+	d := newDesktop(core, nil, Options{Clock: fx.clock, Autostart: fx.auto, DatabaseNotice: "The database x.db could not be opened."}, make(chan time.Time))
+	defer d.Quit()
+	select {
+	case ev := <-d.Events():
+		if ev.Kind != ui.EventDialog || ev.Body != "The database x.db could not be opened." || ev.Title != "Spend tracking is unavailable" {
+			t.Fatalf("first event = %+v, want the database notice as a dialog", ev)
+		}
+	default:
+		t.Fatal("no dialog event for the database notice")
+	}
+}

@@ -63,6 +63,10 @@ func errBadGateway(msg string) *llm.Error {
 	return &llm.Error{Status: http.StatusBadGateway, Type: "api_error", Code: "upstream_error", Message: msg}
 }
 
+func errUnavailable(msg string) *llm.Error {
+	return &llm.Error{Status: http.StatusServiceUnavailable, Type: "api_error", Code: "service_unavailable", Message: msg}
+}
+
 func errInternal(msg string) *llm.Error {
 	return &llm.Error{Status: http.StatusInternalServerError, Type: "api_error", Message: msg}
 }

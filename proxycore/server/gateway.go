@@ -19,8 +19,9 @@ type Gateway struct {
 	Pricing *spend.Pricing
 	// RequestLog receives a masked copy of each request when [request-log] is enabled; nil: off.
 	RequestLog RequestLogSink
-	// StoreError is why the database could not be opened, when it could not: the proxy still serves and
-	// readiness reports spend tracking as unavailable with this reason.
+	// StoreError is why the database could not be opened, when it could not: the proxy still serves,
+	// readiness reports spend tracking as unavailable with this reason, and a virtual key (which cannot be
+	// checked) gets 503 with it.
 	StoreError error
 }
 

@@ -113,6 +113,11 @@ func (s *Server) authMiddleware(next http.Handler) http.Handler {
 					return
 				}
 			}
+			if s.gw.StoreError != nil && strings.HasPrefix(key, spend.KeyPrefix) {
+				s.writeError(w, f, errUnavailable("Virtual keys cannot be checked while the proxy's database is unavailable ("+
+					s.gw.StoreError.Error()+"). Use the proxy's client key meanwhile, or fix the database and restart cliproxy."))
+				return
+			}
 		}
 		if !rt.requireKey {
 			next.ServeHTTP(w, r)
