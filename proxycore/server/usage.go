@@ -65,13 +65,15 @@ func extractUsage(f llm.Format, body []byte) llm.Usage {
 	if obj := lastObjectFor(body, key); obj != nil {
 		var env usageEnvelope
 		if f == llm.FormatGemini {
-			env.UsageMetadata = new(geminiUsage)
-			if json.Unmarshal(obj, env.UsageMetadata) == nil {
+			var g geminiUsage
+			if scanGeminiUsage(obj, &g) || json.Unmarshal(obj, zeroed(&g)) == nil {
+				env.UsageMetadata = &g
 				return env.normalize(f)
 			}
 		} else {
-			env.Usage = new(wireUsage)
-			if json.Unmarshal(obj, env.Usage) == nil {
+			var u wireUsage
+			if scanWireUsage(obj, &u) || json.Unmarshal(obj, zeroed(&u)) == nil {
+				env.Usage = &u
 				return env.normalize(f)
 			}
 		}
@@ -81,6 +83,13 @@ func extractUsage(f llm.Format, body []byte) llm.Usage {
 		return llm.Usage{}
 	}
 	return env.normalize(f)
+}
+
+// zeroed resets *p (what a scan that gave up may have set) and returns p.
+func zeroed[T any](p *T) *T {
+	var zero T
+	*p = zero
+	return p
 }
 
 // lastObjectFor returns the JSON object that is the value of the last unescaped occurrence of key

@@ -4,12 +4,15 @@ import "sync"
 
 // queue is a bounded FIFO that takes memory only for what it holds. A buffered channel of the same bound
 // would allocate the whole bound up front and, since its ring walks every slot, touch all of it under
-// steady load (65536 spend records are 14 MiB); this ring grows by doubling while it is full and goes back
-// to its initial size whenever it empties.
+// steady load (65536 spend records are 14 MiB); this ring grows by doubling while it is full. When it
+// empties it keeps its size if the items it held since it last emptied filled more than a quarter of it
+// (steady load: a busy proxy's batches would otherwise regrow it from the start for every batch), and
+// goes back to its initial size otherwise (a burst is over).
 type queue[T any] struct {
 	mu      sync.Mutex
 	buf     []T // ring; len(buf) is the capacity in use
 	head, n int
+	peak    int // most items held since the queue last emptied
 	bound   int // most items held
 	start   int // the ring's first size
 }
@@ -30,6 +33,7 @@ func (q *queue[T]) push(v T) (int, bool) {
 	}
 	q.buf[(q.head+q.n)%len(q.buf)] = v
 	q.n++
+	q.peak = max(q.peak, q.n)
 	return q.n, true
 }
 
@@ -60,9 +64,10 @@ func (q *queue[T]) popInto(dst []T, limit int) []T {
 	q.head = (q.head + k) % max(len(q.buf), 1)
 	if q.n == 0 {
 		q.head = 0
-		if len(q.buf) > q.start { // a burst grew it: give the memory back
+		if len(q.buf) > q.start && q.peak*4 <= len(q.buf) { // a burst grew it: give the memory back
 			q.buf = nil
 		}
+		q.peak = 0
 	}
 	return dst
 }

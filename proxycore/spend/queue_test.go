@@ -53,6 +53,19 @@ func TestQueueBoundAndShrink(t *testing.T) {
 	if got := q.popInto(nil, 0); len(got) != 300 {
 		t.Fatalf("popped %d, want 300", len(got))
 	}
+	// It was full: steady load would fill it again, so the ring stays.
+	if len(q.buf) != 300 {
+		t.Fatalf("a queue emptied after filling its ring kept %d slots, want 300", len(q.buf))
+	}
+	q.push("a")
+	q.push("b")
+	if len(q.buf) != 300 {
+		t.Fatalf("the kept ring has %d slots, want 300", len(q.buf))
+	}
+	if got := q.popInto(nil, 0); len(got) != 2 || got[0] != "a" || got[1] != "b" {
+		t.Fatalf("popped %v from the kept ring", got)
+	}
+	// That round used under a quarter of it: the burst is over and the memory goes back.
 	if q.buf != nil {
 		t.Fatalf("an emptied queue kept a %d-slot ring from a burst", len(q.buf))
 	}
