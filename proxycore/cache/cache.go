@@ -38,7 +38,8 @@ type Store interface {
 	// Get returns the live entry under key.
 	Get(ctx context.Context, key string) (Entry, bool)
 	// Set stores e under key, replacing any previous entry. It keeps only the headers FilterHeader
-	// keeps and does not hold on to e.Header.
+	// keeps and does not hold on to e.Header. It may keep e.Body itself: the caller must not change it
+	// afterwards.
 	Set(ctx context.Context, key string, e Entry)
 }
 
@@ -59,8 +60,16 @@ type Stats struct {
 
 // FilterHeader returns a copy of h holding only the headers that describe the body (Content-Type,
 // Content-Language, Content-Encoding). Everything else (request ids, rate-limit state, cookies, dates)
-// belongs to the original response only.
+// belongs to the original response only. The result must not be changed: the usual answer, JSON and
+// nothing else, shares one header.
 func FilterHeader(h http.Header) http.Header {
+	if ct := h["Content-Type"]; len(ct) == 1 && len(h["Content-Language"]) == 0 && len(h["Content-Encoding"]) == 0 {
+		for _, common := range commonHeaders {
+			if ct[0] == common["Content-Type"][0] {
+				return common
+			}
+		}
+	}
 	safe := [...]string{"Content-Type", "Content-Language", "Content-Encoding"}
 	out := make(http.Header, len(safe))
 	for _, name := range safe {
@@ -69,6 +78,12 @@ func FilterHeader(h http.Header) http.Header {
 		}
 	}
 	return out
+}
+
+// commonHeaders are the filtered headers of most answers, shared by their entries.
+var commonHeaders = []http.Header{
+	{"Content-Type": {"application/json"}},
+	{"Content-Type": {"application/json; charset=utf-8"}},
 }
 
 // Options configures a memory Cache; zero fields take the defaults.
@@ -149,13 +164,14 @@ func (c *Cache) Get(_ context.Context, key string) (Entry, bool) {
 	return e, true
 }
 
-// Set implements Store. It copies the body and keeps only the safe headers; StoredAt defaults to now.
+// Set implements Store. It keeps e.Body as it is (the server hands over a buffer of its own, and copying
+// every answer cost as much as the rest of Set) and only the safe headers; StoredAt defaults to now.
 // An entry larger than MaxBytes on its own is not stored.
 func (c *Cache) Set(_ context.Context, key string, e Entry) {
 	if e.StoredAt.IsZero() {
 		e.StoredAt = c.clock.Now()
 	}
-	e.Body = append([]byte(nil), e.Body...)
+	e.Body = e.Body[:len(e.Body):len(e.Body)] // an append by a reader must not write into the caller's spare capacity
 	e.Header = FilterHeader(e.Header)
 	size := int64(len(key)+len(e.Body)+headerSize(e.Header)) + entryOverhead
 

@@ -115,10 +115,11 @@ func TestByteBound(t *testing.T) {
 	}
 }
 
-func TestSetCopiesBodyAndFiltersHeaders(t *testing.T) {
+func TestSetKeepsBodyAndFiltersHeaders(t *testing.T) {
 	ctx := context.Background()
 	c := New(Options{})
-	body := []byte(`{"a":1}`)
+	body := make([]byte, 0, 64)
+	body = append(body, `{"a":1}`...)
 	h := http.Header{
 		"Content-Type":          {"application/json"},
 		"Set-Cookie":            {"s=1"},
@@ -126,19 +127,28 @@ func TestSetCopiesBodyAndFiltersHeaders(t *testing.T) {
 		"Anthropic-Ratelimit-X": {"5"},
 	}
 	c.Set(ctx, "k", Entry{Status: 201, Header: h, Body: body})
-	body[2] = 'Z'
 	e, ok := c.Get(ctx, "k")
 	if !ok {
 		t.Fatal("miss")
 	}
-	if string(e.Body) != `{"a":1}` {
-		t.Fatalf("body changed with the caller's buffer: %s", e.Body)
+	if string(e.Body) != `{"a":1}` || &e.Body[0] != &body[0] {
+		t.Fatalf("body = %s, want the caller's buffer kept as it is", e.Body)
+	}
+	// A reader appending to the entry's body gets a copy, not the caller's spare capacity.
+	_ = append(e.Body, "tail"...)
+	if string(body[:cap(body)][len(body):len(body)+4]) == "tail" {
+		t.Fatal("an append to the entry's body wrote into the caller's buffer")
 	}
 	if len(e.Header) != 1 || e.Header.Get("Content-Type") != "application/json" {
 		t.Fatalf("header = %v, want only Content-Type", e.Header)
 	}
 	if e.Status != 201 || e.StoredAt.IsZero() {
 		t.Fatalf("entry = %+v", e)
+	}
+	// Less common headers are filtered into a header of their own.
+	c.Set(ctx, "k2", Entry{Status: 200, Header: http.Header{"Content-Type": {"application/json"}, "Content-Encoding": {"gzip"}, "Date": {"x"}}, Body: body})
+	if e, _ := c.Get(ctx, "k2"); len(e.Header) != 2 || e.Header.Get("Content-Encoding") != "gzip" {
+		t.Fatalf("header = %v, want Content-Type and Content-Encoding", e.Header)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/cliproxy/cliproxy/proxycore/config"
 	"github.com/cliproxy/cliproxy/proxycore/store"
@@ -70,7 +71,8 @@ func (m *masker) Mask(s string) string {
 }
 
 // maskBytes is Mask(string(b)); a body without secrets, the usual case, costs a few memchr passes and
-// one copy.
+// no copy: the string it returns then shares b's memory, so b must never change afterwards (the request
+// log's bodies do not: nothing writes to a request or answer body once read).
 func (m *masker) maskBytes(b []byte) string {
 	spans, secret := scanPasses(m.passes, b)
 	if secret {
@@ -78,7 +80,7 @@ func (m *masker) maskBytes(b []byte) string {
 	}
 	spans = bearerSpans(b, spans)
 	if len(spans) == 0 {
-		return string(b)
+		return unsafe.String(unsafe.SliceData(b), len(b))
 	}
 	return maskSpans(b, spans)
 }
