@@ -114,7 +114,9 @@ func runGUI(args []string, env app.Env) int {
 		u.ShowDashboard(tab)
 	}
 	u.Start()
+	watchdog := startQuitWatchdog(log, d.Quit)
 	a.Run()
+	close(watchdog)
 	u.Stop()
 	// The app can end without the Quit item (last window closed, SIGTERM): stop the proxy cleanly anyway.
 	d.Quit()
