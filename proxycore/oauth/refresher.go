@@ -46,12 +46,13 @@ type Refresher struct {
 	clk  clock.Clock
 	e    env
 
-	mu       sync.Mutex // guards tracked, cache, inflight, failures, failed
+	mu       sync.Mutex // guards tracked, cache, inflight, failures, failed, loadErr
 	tracked  map[string]bool
 	cache    map[string]Credential // last loaded or saved credential, so Token needs no store read
 	inflight map[string]*refreshCall
 	failures map[string]int
 	failed   map[string]error
+	loadErr  map[string]string // the last error loading a tracked credential, logged once
 }
 
 type refreshCall struct {
@@ -104,6 +105,7 @@ func NewRefresher(opts RefresherOptions) (*Refresher, error) {
 		inflight: map[string]*refreshCall{},
 		failures: map[string]int{},
 		failed:   map[string]error{},
+		loadErr:  map[string]string{},
 	}, nil
 }
 
@@ -116,6 +118,7 @@ func (r *Refresher) Track(id string) {
 	delete(r.cache, id)
 	delete(r.failures, id)
 	delete(r.failed, id)
+	delete(r.loadErr, id)
 }
 
 // Untrack removes a credential from the background refresh set.
@@ -126,6 +129,7 @@ func (r *Refresher) Untrack(id string) {
 	delete(r.cache, id)
 	delete(r.failures, id)
 	delete(r.failed, id)
+	delete(r.loadErr, id)
 }
 
 // Failed returns the error that marked id failed, or nil.
@@ -277,6 +281,23 @@ func (r *Refresher) recordFailure(id string, p *Provider, err error) error {
 	return err
 }
 
+// noteLoad records the outcome of loading tracked credential id for a refresh pass and reports whether
+// it loaded. A failure is logged when it first happens or changes, not on every pass (a credential the
+// keystore lost would otherwise log a warning every pass until the account is removed).
+func (r *Refresher) noteLoad(id string, err error) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err == nil {
+		delete(r.loadErr, id)
+		return true
+	}
+	if r.loadErr[id] != err.Error() {
+		r.loadErr[id] = err.Error()
+		r.opts.Logger.Warn("oauth: cannot load tracked credential", "credential", id, "err", err.Error())
+	}
+	return false
+}
+
 // RefreshDue refreshes every tracked, non-failed credential within its lead time of expiry, one
 // after another, and returns how many it refreshed.
 func (r *Refresher) RefreshDue(ctx context.Context) int {
@@ -295,8 +316,7 @@ func (r *Refresher) RefreshDue(ctx context.Context) int {
 			return n
 		}
 		cred, err := r.opts.Store.Load(ctx, id)
-		if err != nil {
-			r.opts.Logger.Warn("oauth: cannot load tracked credential", "credential", id, "err", err.Error())
+		if !r.noteLoad(id, err) {
 			continue
 		}
 		p, ok := r.opts.Providers.Get(cred.Provider)

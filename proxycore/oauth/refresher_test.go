@@ -1,9 +1,11 @@
 package oauth
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"runtime"
 	"strings"
@@ -360,5 +362,29 @@ func TestTokenServedFromCacheUntilTracked(t *testing.T) {
 	tok, err := r.Token(context.Background(), cred.ID)
 	if err != nil || tok.AccessToken != "after-relogin" {
 		t.Fatalf("Token after Track = %v, %v", tok, err)
+	}
+}
+
+// TestMissingCredentialWarnsOnce: a tracked credential the store cannot load is skipped by every pass
+// but logged only when its error first appears (and again after it loaded in between).
+func TestMissingCredentialWarnsOnce(t *testing.T) {
+	clk := clock.NewFake(time.Time{})
+	ps, _ := NewProviders(nil)
+	st := &memStore{creds: map[string]Credential{}}
+	var logs bytes.Buffer
+	r, _ := NewRefresher(RefresherOptions{Store: st, Providers: ps, Clock: clk, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	r.Track("lost")
+	for range 3 {
+		r.RefreshDue(context.Background())
+	}
+	if n := strings.Count(logs.String(), "cannot load tracked credential"); n != 1 {
+		t.Fatalf("%d warnings over three passes, want 1:\n%s", n, logs.String())
+	}
+	st.Save(context.Background(), Credential{ID: "lost", Provider: Codex, Token: Token{AccessToken: "a", Expiry: clk.Now().Add(24 * time.Hour)}})
+	r.RefreshDue(context.Background())
+	delete(st.creds, "lost")
+	r.RefreshDue(context.Background())
+	if n := strings.Count(logs.String(), "cannot load tracked credential"); n != 2 {
+		t.Fatalf("%d warnings, want a second one after the credential loaded in between:\n%s", n, logs.String())
 	}
 }
