@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cliproxy/cliproxy/proxycore/clock"
@@ -25,12 +26,19 @@ import (
 //     is when it began, so ts is almost but not strictly increasing along the rowid (see Prune).
 //   - Its writes do not wait for the spend writer's, and the main database stays small; removing the
 //     file loses the log and nothing else.
+//   - A request body that begins like one logged shortly before is stored as the rest after that shared
+//     start (see prefixes.go). Coding tools send the whole conversation, system prompt and tool list
+//     with every turn, so most of each body repeats the previous one; stored whole, a session of 50 KB
+//     requests would write 50 KB a turn.
 type RequestLogDB struct {
 	db     *sql.DB
 	path   string
 	clock  clock.Clock
 	logger *slog.Logger
 	rows   [3]*sql.Stmt // requestLogInsert's statements, by chunk
+
+	mu    sync.Mutex // guards bases; held by writers for their whole transaction
+	bases baseSet
 }
 
 // RequestLogRow is one entry of the request log. Bodies must already be masked and truncated by the
@@ -54,17 +62,21 @@ const requestLogPageSize = 32 << 10
 func requestLogMigrations() []string {
 	return []string{
 		// 1: the log, small columns first so that reading them never touches a body's overflow pages.
+		// request_base is the id of the entry whose request body this one's begins with (0: none), for
+		// its first request_prefix bytes; request_body holds the rest.
 		`
 CREATE TABLE request_log (
-	id            INTEGER PRIMARY KEY,
-	ts            INTEGER NOT NULL,
-	request_id    TEXT    NOT NULL DEFAULT '',
-	method        TEXT    NOT NULL DEFAULT '',
-	path          TEXT    NOT NULL DEFAULT '',
-	status        INTEGER NOT NULL DEFAULT 0,
-	latency_ms    INTEGER NOT NULL DEFAULT 0,
-	request_body  TEXT    NOT NULL DEFAULT '',
-	response_body TEXT    NOT NULL DEFAULT ''
+	id             INTEGER PRIMARY KEY,
+	ts             INTEGER NOT NULL,
+	request_id     TEXT    NOT NULL DEFAULT '',
+	method         TEXT    NOT NULL DEFAULT '',
+	path           TEXT    NOT NULL DEFAULT '',
+	status         INTEGER NOT NULL DEFAULT 0,
+	latency_ms     INTEGER NOT NULL DEFAULT 0,
+	request_base   INTEGER NOT NULL DEFAULT 0,
+	request_prefix INTEGER NOT NULL DEFAULT 0,
+	request_body   TEXT    NOT NULL DEFAULT '',
+	response_body  TEXT    NOT NULL DEFAULT ''
 );
 `,
 	}
@@ -74,8 +86,8 @@ CREATE TABLE request_log (
 // save the driver's per-statement work (binding, watching the context).
 var requestLogInsert = multiInsert{
 	head: `INSERT OR FAIL INTO request_log (ts, request_id, method, path, status, latency_ms,
-		request_body, response_body) VALUES `,
-	values: `(?,?,?,?,?,?,?,?)`,
+		request_base, request_prefix, request_body, response_body) VALUES `,
+	values: `(?,?,?,?,?,?,?,?,?,?)`,
 	chunks: [3]int{16, 4, 1},
 }
 
@@ -139,11 +151,14 @@ func (l *RequestLogDB) Close() error {
 	return nil
 }
 
-// InsertRequestLog appends rows in one transaction, several rows per statement.
+// InsertRequestLog appends rows in one transaction, several rows per statement. A request body that
+// begins like a recent one is stored as the rest after the shared start.
 func (l *RequestLogDB) InsertRequestLog(ctx context.Context, rows []RequestLogRow) (err error) {
 	if len(rows) == 0 {
 		return nil
 	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	tx, err := l.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("writing the request log: %w", err)
@@ -153,17 +168,37 @@ func (l *RequestLogDB) InsertRequestLog(ctx context.Context, rows []RequestLogRo
 			_ = tx.Rollback()
 		}
 	}()
+	// The write lock is held from BEGIN (IMMEDIATE), and SQLite gives each new row the largest id plus
+	// one, so these are the ids the rows get (checked below). The ids are not inserted explicitly: with
+	// an explicit INTEGER PRIMARY KEY even INSERT OR FAIL keeps a statement journal.
+	var next int64
+	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) + 1 FROM request_log`).Scan(&next); err != nil {
+		return fmt.Errorf("writing the request log: %w", err)
+	}
+	bases := l.bases.clone()
+	stored := make([]storedBody, len(rows))
+	for i := range rows {
+		stored[i] = bases.add(next+int64(i), rows[i].RequestBody)
+	}
 	err = requestLogInsert.insert(ctx, tx, l.rows, len(rows), func(args []any, i int) []any {
-		r := &rows[i]
+		r, b := &rows[i], &stored[i]
 		return append(args, unixMilli(r.Time), r.RequestID, r.Method, r.Path, r.Status, r.LatencyMS,
-			r.RequestBody, r.ResponseBody)
+			b.base, b.prefix, b.rest, r.ResponseBody)
 	})
 	if err != nil {
 		return fmt.Errorf("writing the request log: %w", err)
 	}
+	var last int64
+	if err := tx.QueryRowContext(ctx, `SELECT max(id) FROM request_log`).Scan(&last); err != nil {
+		return fmt.Errorf("writing the request log: %w", err)
+	}
+	if want := next + int64(len(rows)) - 1; last != want {
+		return fmt.Errorf("writing the request log: the rows got ids up to %d, not %d", last, want)
+	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("writing the request log: %w", err)
 	}
+	l.bases = bases // only once the rows they name exist
 	return nil
 }
 
@@ -177,24 +212,37 @@ func (l *RequestLogDB) RecentRequestLog(ctx context.Context, limit int, beforeID
 		beforeID = 1<<63 - 1
 	}
 	rows, err := l.db.QueryContext(ctx, `SELECT id, ts, request_id, method, path, status, latency_ms,
-		request_body, response_body FROM request_log WHERE id < ? ORDER BY id DESC LIMIT ?`, beforeID, limit)
+		request_base, request_prefix, request_body, response_body FROM request_log WHERE id < ?
+		ORDER BY id DESC LIMIT ?`, beforeID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("reading the request log: %w", err)
 	}
-	defer rows.Close()
 	var out []RequestLogRow
+	var parts []storedBody
 	for rows.Next() {
 		var r RequestLogRow
+		var b storedBody
 		var ts int64
 		if err := rows.Scan(&r.ID, &ts, &r.RequestID, &r.Method, &r.Path, &r.Status, &r.LatencyMS,
-			&r.RequestBody, &r.ResponseBody); err != nil {
+			&b.base, &b.prefix, &b.rest, &r.ResponseBody); err != nil {
+			rows.Close()
 			return nil, fmt.Errorf("reading the request log: %w", err)
 		}
 		r.Time = fromMilli(ts)
 		out = append(out, r)
+		parts = append(parts, b)
 	}
-	if err := rows.Err(); err != nil {
+	err = rows.Err()
+	rows.Close()
+	if err != nil {
 		return nil, fmt.Errorf("reading the request log: %w", err)
+	}
+	bodies := bodyReader{q: l.db, known: map[int64]string{}}
+	for i := range out {
+		if out[i].RequestBody, err = bodies.full(ctx, parts[i], 0); err != nil {
+			return nil, fmt.Errorf("reading the request log: %w", err)
+		}
+		bodies.known[out[i].ID] = out[i].RequestBody
 	}
 	return out, nil
 }
@@ -203,20 +251,83 @@ func (l *RequestLogDB) RecentRequestLog(ctx context.Context, limit int, beforeID
 // how many went; retentionDays <= 0 keeps everything. It deletes from the oldest row up to the first
 // one inside the retention, without an index on ts: the cost is that of the rows deleted. A row that
 // was written after a newer one (a request that ran for minutes) may outlive the cutoff until the rows
-// before it go.
-func (l *RequestLogDB) PruneRequestLog(ctx context.Context, retentionDays int) (int64, error) {
+// before it go. A kept entry whose request body continues a deleted one's is stored whole first.
+func (l *RequestLogDB) PruneRequestLog(ctx context.Context, retentionDays int) (n int64, err error) {
 	if retentionDays <= 0 {
 		return 0, nil
 	}
 	cutoff := unixMilli(l.clock.Now().Add(-time.Duration(retentionDays) * 24 * time.Hour))
-	res, err := l.db.ExecContext(ctx, `DELETE FROM request_log WHERE id < coalesce(
-		(SELECT id FROM request_log WHERE ts >= ? ORDER BY id LIMIT 1),
-		(SELECT max(id) + 1 FROM request_log), 0)`, cutoff)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	tx, err := l.db.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, fmt.Errorf("pruning the request log: %w", err)
 	}
-	n, _ := res.RowsAffected()
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	var first int64 // the first id kept
+	if err := tx.QueryRowContext(ctx, `SELECT coalesce(
+		(SELECT id FROM request_log WHERE ts >= ? ORDER BY id LIMIT 1),
+		(SELECT max(id) + 1 FROM request_log), 0)`, cutoff).Scan(&first); err != nil {
+		return 0, fmt.Errorf("pruning the request log: %w", err)
+	}
+	if err := materializeBefore(ctx, tx, first); err != nil {
+		return 0, fmt.Errorf("pruning the request log: %w", err)
+	}
+	res, err := tx.ExecContext(ctx, `DELETE FROM request_log WHERE id < ?`, first)
+	if err != nil {
+		return 0, fmt.Errorf("pruning the request log: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("pruning the request log: %w", err)
+	}
+	l.bases.dropBefore(first)
+	n, _ = res.RowsAffected()
 	return n, nil
+}
+
+// materializeBefore stores whole every request body kept (id >= first) that continues one about to be
+// deleted (id < first). Bases are at most baseWindow rows back, so only the rows just after first can
+// name one. Chains stay whole: a row whose base is kept reaches, through it, only kept rows.
+func materializeBefore(ctx context.Context, tx *sql.Tx, first int64) error {
+	rows, err := tx.QueryContext(ctx, `SELECT id, request_base, request_prefix, request_body FROM request_log
+		WHERE id >= ? AND id < ? AND request_base != 0 AND request_base < ?`, first, first+baseWindow, first)
+	if err != nil {
+		return err
+	}
+	type fix struct {
+		id   int64
+		body storedBody
+	}
+	var fixes []fix
+	for rows.Next() {
+		var f fix
+		if err := rows.Scan(&f.id, &f.body.base, &f.body.prefix, &f.body.rest); err != nil {
+			rows.Close()
+			return err
+		}
+		fixes = append(fixes, f)
+	}
+	err = rows.Err()
+	rows.Close()
+	if err != nil {
+		return err
+	}
+	bodies := bodyReader{q: tx, known: map[int64]string{}}
+	for _, f := range fixes {
+		full, err := bodies.full(ctx, f.body, 0)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE request_log SET request_base = 0, request_prefix = 0,
+			request_body = ? WHERE id = ?`, full, f.id); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // MoveRequestLog moves the request log that earlier versions kept in the main database into to, oldest
