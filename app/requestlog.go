@@ -93,6 +93,27 @@ func (f *requestLogFile) recent(ctx context.Context, limit int, beforeID int64) 
 	return db.RecentRequestLog(ctx, limit, beforeID)
 }
 
+// find returns the logged entry of request id among the last requestLogSearch entries.
+func (f *requestLogFile) find(ctx context.Context, id string) (store.RequestLogRow, bool, error) {
+	db, err := f.open(false)
+	if err != nil || db == nil {
+		return store.RequestLogRow{}, false, err
+	}
+	return db.FindRequestLog(ctx, id, requestLogSearch)
+}
+
+// requestLogSearch is how many of the newest entries a lookup by request id reads.
+const requestLogSearch = 5000
+
+// RequestLogEntry returns the request log's entry for a request (masked bodies, cut to max-body-kb)
+// when the log holds it among its latest entries.
+func (c *Core) RequestLogEntry(ctx context.Context, requestID string) (store.RequestLogRow, bool, error) {
+	return c.reqLogFile.find(ctx, requestID)
+}
+
+// RequestLogEnabled reports whether requests are being logged ([request-log] enable).
+func (c *Core) RequestLogEnabled() bool { return c.Config().RequestLog.Enable }
+
 // prune applies the retention; a log that was never written is left alone.
 func (f *requestLogFile) prune(ctx context.Context, retentionDays int) (int64, error) {
 	db, err := f.open(false)

@@ -80,6 +80,8 @@ type desktopCore interface {
 	Settings() app.Settings
 	ApplySettings(s app.Settings) error
 	Subscribe() (<-chan app.Event, func())
+	RequestLogEntry(ctx context.Context, requestID string) (store.RequestLogRow, bool, error)
+	RequestLogEnabled() bool
 }
 
 // coreAdapter adds the router snapshot, which *Core exposes through its server.

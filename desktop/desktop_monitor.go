@@ -1,6 +1,7 @@
 package desktop
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"sort"
@@ -173,6 +174,22 @@ func (d *Desktop) RequestsPerMinute(minutes int) []ui.Point {
 // LatencyP95PerMinute returns the p95 latency (ms) per minute for the last minutes, oldest first.
 func (d *Desktop) LatencyP95PerMinute(minutes int) []ui.Point {
 	return d.traffic.series(d.clock.Now(), minutes, true)
+}
+
+// RequestBodies returns what the request log kept of a request (masked when it was stored).
+func (d *Desktop) RequestBodies(requestID string) (ui.RequestBodies, error) {
+	out := ui.RequestBodies{Enabled: d.core.RequestLogEnabled()}
+	if requestID == "" {
+		return out, nil
+	}
+	ctx, cancel := context.WithTimeout(d.ctx, 10*time.Second)
+	defer cancel()
+	row, ok, err := d.core.RequestLogEntry(ctx, requestID)
+	if err != nil || !ok {
+		return out, err
+	}
+	out.Logged, out.Request, out.Response = true, row.RequestBody, row.ResponseBody
+	return out, nil
 }
 
 // RecentRequests returns up to n finished requests, newest first.

@@ -31,6 +31,8 @@ type fakeCore struct {
 	sub  chan app.Event
 
 	mu        sync.Mutex // guards the fields below
+	logged    map[string]store.RequestLogRow
+	logOn     bool
 	paused    bool
 	stopped   bool // not listening: Start fails while busyPort is the configured port
 	busyPort  int
@@ -101,6 +103,19 @@ func (f *fakeCore) ApplySettings(s app.Settings) error {
 	return nil
 }
 func (f *fakeCore) Subscribe() (<-chan app.Event, func()) { return f.sub, func() {} }
+
+func (f *fakeCore) RequestLogEntry(_ context.Context, id string) (store.RequestLogRow, bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	r, ok := f.logged[id]
+	return r, ok, nil
+}
+
+func (f *fakeCore) RequestLogEnabled() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.logOn
+}
 
 func (f *fakeCore) startLogin(_ context.Context, providerID string, _ app.LoginOptions) (loginHandle, ui.LoginView, error) {
 	f.mu.Lock()
@@ -739,5 +754,25 @@ func TestDesktopDatabaseNoticeOpensADialog(t *testing.T) {
 		}
 	default:
 		t.Fatal("no dialog event for the database notice")
+	}
+}
+
+func TestDesktopRequestBodies(t *testing.T) {
+	fx := newDesktopFixture(t, "", nil)
+	fx.core.mu.Lock()
+	fx.core.logOn = true
+	fx.core.logged = map[string]store.RequestLogRow{"req_1": {RequestID: "req_1", RequestBody: `{"q":1}`, ResponseBody: `{"a":2}`}}
+	fx.core.mu.Unlock()
+	b, err := fx.d.RequestBodies("req_1")
+	if err != nil || !b.Enabled || !b.Logged || b.Request != `{"q":1}` || b.Response != `{"a":2}` {
+		t.Fatalf("RequestBodies(req_1) = %+v, %v", b, err)
+	}
+	if b, err := fx.d.RequestBodies("req_2"); err != nil || !b.Enabled || b.Logged {
+		t.Fatalf("RequestBodies of a request not logged = %+v, %v", b, err)
+	}
+	// A finished request's Logs row carries its id, which is what the lookup needs.
+	rv := requestFromRecord(&server.Record{RequestID: "req_9", Status: 200}, func(string) string { return "" }, func(string) string { return "" })
+	if rv.RequestID != "req_9" {
+		t.Errorf("Logs row request id = %q", rv.RequestID)
 	}
 }

@@ -126,6 +126,7 @@ func percentile(v []int64, q float64) int64 {
 // by its name or id, never its plaintext, and the credential by its account label.
 func requestFromRecord(r *server.Record, keyName, accountName func(string) string) ui.RequestView {
 	rv := ui.RequestView{
+		RequestID: r.RequestID,
 		Time:      r.Time,
 		Method:    "POST",
 		Path:      r.Route,
@@ -152,6 +153,7 @@ func requestFromRecord(r *server.Record, keyName, accountName func(string) strin
 // requestFromRow maps a spend-log row (used to seed the Logs tab on start).
 func requestFromRow(r store.SpendRow, keyName, accountName func(string) string) ui.RequestView {
 	return ui.RequestView{
+		RequestID: r.RequestID,
 		Time:      r.Time,
 		Method:    "POST",
 		Path:      r.Route,

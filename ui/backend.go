@@ -104,6 +104,7 @@ type KeyForm struct {
 
 // RequestView is one recent request for the Logs tab; secrets in it are already masked by the backend.
 type RequestView struct {
+	RequestID  string
 	Time       time.Time
 	Method     string
 	Path       string
@@ -216,6 +217,17 @@ type Monitor interface {
 	// LatencyP95PerMinute returns the p95 latency in ms per minute for the last minutes, oldest first.
 	LatencyP95PerMinute(minutes int) []Point
 	RecentRequests(n int) []RequestView
+	// RequestBodies returns what the request log kept of the request with this id.
+	RequestBodies(requestID string) (RequestBodies, error)
+}
+
+// RequestBodies is what the request log kept of one request: its bodies, masked and cut to the
+// configured size.
+type RequestBodies struct {
+	Enabled  bool // the request log is on ([request-log] enable)
+	Logged   bool // the log holds this request
+	Request  string
+	Response string
 }
 
 // SpendSource reports spend from the store.

@@ -118,7 +118,8 @@ func (d *Demo) seed(now time.Time) {
 	for i := 0; i < 40; i++ {
 		m := i % len(models)
 		r := RequestView{
-			Time: now.Add(-time.Duration(i*47) * time.Second), Method: "POST", Path: "/v1/chat/completions",
+			RequestID: fmt.Sprintf("req_demo%03d", i),
+			Time:      now.Add(-time.Duration(i*47) * time.Second), Method: "POST", Path: "/v1/chat/completions",
 			Model: models[m], Provider: providers[m], Account: accounts[m], Key: "sk-cp-...4c1d", Status: 200,
 			LatencyMs: 400 + int64(rng.IntN(2400)), TokensIn: 800 + int64(rng.IntN(9000)),
 			TokensOut: 50 + int64(rng.IntN(1500)), Streamed: i%3 != 0,
@@ -228,6 +229,20 @@ func (d *Demo) RecentRequests(n int) []RequestView {
 		n = len(d.requests)
 	}
 	return append([]RequestView(nil), d.requests[:n]...)
+}
+
+// RequestBodies implements Backend: the demo logs every request, with a short synthetic body.
+func (d *Demo) RequestBodies(requestID string) (RequestBodies, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, r := range d.requests {
+		if r.RequestID == requestID {
+			return RequestBodies{Enabled: true, Logged: true,
+				Request:  fmt.Sprintf(`{"model":%q,"messages":[{"role":"user","content":"Explain the failing test in %s."}]}`, r.Model, r.RequestID),
+				Response: fmt.Sprintf(`{"id":"msg_%s","content":[{"type":"text","text":"The test expects the key to be masked as ****4c1d."}]}`, r.RequestID)}, nil
+		}
+	}
+	return RequestBodies{Enabled: true}, nil
 }
 
 // SpendDaily implements Backend.

@@ -89,9 +89,12 @@ func (emptyBackend) Keys() []KeyView                  { return nil }
 func (emptyBackend) RequestsPerMinute(int) []Point    { return nil }
 func (emptyBackend) LatencyP95PerMinute(int) []Point  { return nil }
 func (emptyBackend) RecentRequests(int) []RequestView { return nil }
-func (emptyBackend) SpendDaily(int) []SpendDay        { return nil }
-func (emptyBackend) SpendByModel(int) []SpendShare    { return nil }
-func (emptyBackend) SpendByKey(int) []SpendShare      { return nil }
+func (emptyBackend) RequestBodies(string) (RequestBodies, error) {
+	return RequestBodies{}, nil
+}
+func (emptyBackend) SpendDaily(int) []SpendDay     { return nil }
+func (emptyBackend) SpendByModel(int) []SpendShare { return nil }
+func (emptyBackend) SpendByKey(int) []SpendShare   { return nil }
 func (e emptyBackend) Status() StatusView {
 	s := e.Demo.Status()
 	s.RequestsToday, s.SpendToday = 0, 0

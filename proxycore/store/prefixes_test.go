@@ -188,3 +188,26 @@ func TestReopenedLogStartsWithoutBases(t *testing.T) {
 		}
 	}
 }
+
+func TestFindRequestLog(t *testing.T) {
+	l := openLogTest(t)
+	ctx := context.Background()
+	bodies := conversation(rand.New(rand.NewPCG(7, 8)), "zeta", 30)
+	var rows []RequestLogRow
+	for i, b := range bodies {
+		rows = append(rows, RequestLogRow{Time: time.Now(), RequestID: fmt.Sprint("z", i), RequestBody: b, ResponseBody: fmt.Sprint("answer ", i)})
+	}
+	if err := l.InsertRequestLog(ctx, rows); err != nil {
+		t.Fatal(err)
+	}
+	got, ok, err := l.FindRequestLog(ctx, "z25", 100)
+	if err != nil || !ok || got.RequestBody != bodies[25] || got.ResponseBody != "answer 25" {
+		t.Fatalf("FindRequestLog(z25) = %v, %v, %v", got.RequestID, ok, err)
+	}
+	if _, ok, err := l.FindRequestLog(ctx, "z2", 10); err != nil || ok {
+		t.Fatalf("an entry further back than within was found (%v, %v)", ok, err)
+	}
+	if _, ok, err := l.FindRequestLog(ctx, "nope", 100); err != nil || ok {
+		t.Fatalf("an unknown request was found (%v, %v)", ok, err)
+	}
+}

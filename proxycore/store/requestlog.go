@@ -247,6 +247,31 @@ func (l *RequestLogDB) RecentRequestLog(ctx context.Context, limit int, beforeID
 	return out, nil
 }
 
+// FindRequestLog returns the entry of the request requestID among the last within entries written
+// (there is no index on request ids: the scan reads those rows), and whether there was one.
+func (l *RequestLogDB) FindRequestLog(ctx context.Context, requestID string, within int) (RequestLogRow, bool, error) {
+	var r RequestLogRow
+	var b storedBody
+	var ts int64
+	err := l.db.QueryRowContext(ctx, `SELECT id, ts, request_id, method, path, status, latency_ms,
+		request_base, request_prefix, request_body, response_body FROM request_log
+		WHERE id > (SELECT coalesce(max(id), 0) FROM request_log) - ? AND request_id = ?
+		ORDER BY id DESC LIMIT 1`, within, requestID).Scan(&r.ID, &ts, &r.RequestID, &r.Method, &r.Path,
+		&r.Status, &r.LatencyMS, &b.base, &b.prefix, &b.rest, &r.ResponseBody)
+	if errors.Is(err, sql.ErrNoRows) {
+		return RequestLogRow{}, false, nil
+	}
+	if err != nil {
+		return RequestLogRow{}, false, fmt.Errorf("reading the request log: %w", err)
+	}
+	r.Time = fromMilli(ts)
+	bodies := bodyReader{q: l.db, known: map[int64]string{}}
+	if r.RequestBody, err = bodies.full(ctx, b, 0); err != nil {
+		return RequestLogRow{}, false, fmt.Errorf("reading the request log: %w", err)
+	}
+	return r, true, nil
+}
+
 // PruneRequestLog deletes the entries older than retentionDays days (by the log's clock) and reports
 // how many went; retentionDays <= 0 keeps everything. It deletes from the oldest row up to the first
 // one inside the retention, without an index on ts: the cost is that of the rows deleted. A row that
