@@ -15,10 +15,11 @@ import (
 // are at most baseWindow rows older than the rows naming them, and pruning stores whole any kept row
 // whose base it deletes, so every stored body can always be read back.
 const (
-	maxBases   = 8    // bodies kept as candidates
-	maxChain   = 16   // a body stored as a continuation of at most this many others
-	baseWindow = 5000 // rows a base may be behind a row that names it
-	minShared  = 256  // bytes a shared start must have to be worth a reference
+	maxBases   = 8       // bodies kept as candidates
+	maxChain   = 16      // a body stored as a continuation of at most this many others
+	baseWindow = 5000    // rows a base may be behind a row that names it
+	minShared  = 256     // bytes a shared start must have to be worth a reference
+	maxBaseLen = 1 << 20 // a longer body is not kept as a candidate (max-body-kb = 0 logs bodies whole)
 )
 
 // storedBody is a request body as stored: the base row, the bytes of its body that come first, and the
@@ -59,7 +60,7 @@ func (s *baseSet) add(id int64, body string) storedBody {
 		out = storedBody{base: s.list[best].id, prefix: bestLen, rest: body[bestLen:]}
 		chain = s.list[best].chain + 1
 	}
-	if len(body) >= minShared {
+	if len(body) >= minShared && len(body) <= maxBaseLen {
 		if len(s.list) == maxBases {
 			s.list = append(s.list[:0], s.list[1:]...)
 		}
