@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/cliproxy/cliproxy/proxycore/clock"
@@ -115,7 +116,53 @@ func SeedDemoVolume(dir string, now time.Time, volume float64) (*config.Config, 
 	if err := st.InsertHealthSamples(ctx, demoHealthSamples(accounts, now)); err != nil {
 		return nil, fmt.Errorf("seeding demo health: %w", err)
 	}
+	if err := seedDemoRequestLog(ctx, filepath.Join(dir, "cliproxy.db"), rows); err != nil {
+		return nil, err
+	}
+	cfg.RequestLog.Enable = true
 	return cfg, nil
+}
+
+// demoLogged is how many of the newest demo requests have bodies in the request log.
+const demoLogged = 120
+
+// seedDemoRequestLog gives the newest demo requests bodies in the request log, so that the Logs tab's
+// details show what a logged request looks like: coding sessions whose every turn resends the ones
+// before, as the tools do (the model comes last, since consecutive demo requests use different ones).
+func seedDemoRequestLog(ctx context.Context, mainPath string, rows []store.SpendRow) error {
+	l, err := store.OpenRequestLog(store.RequestLogPath(mainPath), nil)
+	if err != nil {
+		return fmt.Errorf("seeding the demo request log: %w", err)
+	}
+	defer l.Close()
+	recent := append([]store.SpendRow(nil), rows...)
+	sort.SliceStable(recent, func(i, j int) bool { return recent[i].Time.Before(recent[j].Time) })
+	recent = recent[max(0, len(recent)-demoLogged):]
+	tasks := []string{"Fix the failing test in route/health_test.go", "Add a --dry-run flag to the import command",
+		"Explain why the spend chart is empty on Mondays", "Rename Store.Prune to Store.PruneBefore everywhere"}
+	logged := make([]store.RequestLogRow, 0, len(recent))
+	var conv strings.Builder
+	for i, r := range recent {
+		if i%6 == 0 { // a new session every six requests
+			conv.Reset()
+			conv.WriteString(`{"max_tokens":8192,"system":"You are a careful coding assistant working in the cliproxy repository. Read before you edit, keep changes small, and run the tests.","messages":[`)
+		} else {
+			conv.WriteString(",")
+		}
+		fmt.Fprintf(&conv, `{"role":"user","content":"%s (step %d)"}`, tasks[(i/6)%len(tasks)], i%6+1)
+		answer := `{"type":"message","role":"assistant","content":[{"type":"text","text":"Done: the change is in place and the tests pass."}],"usage":{"input_tokens":` +
+			fmt.Sprint(r.InputTokens) + `,"output_tokens":` + fmt.Sprint(r.OutputTokens) + `}}`
+		if r.Status >= 400 {
+			answer = `Upstream rate limit: retried on another account.`
+		}
+		logged = append(logged, store.RequestLogRow{Time: r.Time, RequestID: r.RequestID, Method: "POST", Path: "/v1/messages",
+			Status: r.Status, LatencyMS: r.LatencyMS, RequestBody: conv.String() + `],"model":"` + r.Model + `"}`, ResponseBody: answer})
+		conv.WriteString(`,{"role":"assistant","content":"Done."}`)
+	}
+	if err := l.InsertRequestLog(ctx, logged); err != nil {
+		return fmt.Errorf("seeding the demo request log: %w", err)
+	}
+	return nil
 }
 
 // seedDemoKeys creates the demo keys, charges what they spent this period and returns their ids by the

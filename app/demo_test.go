@@ -2,8 +2,10 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -57,6 +59,23 @@ func TestDemoSeedsTheStore(t *testing.T) {
 	samples, err := st.HealthSamples(ctx, "claude-code-demo", desktopNow.Add(-24*time.Hour), desktopNow)
 	if err != nil || len(samples) < 100 {
 		t.Fatalf("health samples = %d, %v", len(samples), err)
+	}
+	// The newest requests have bodies in the request log, and the log is on.
+	if !cfg.RequestLog.Enable {
+		t.Error("the demo's request log is off")
+	}
+	newest, err := st.RecentRequests(ctx, 1)
+	if err != nil || len(newest) != 1 {
+		t.Fatal(err)
+	}
+	l, err := store.OpenRequestLog(store.RequestLogPath(filepath.Join(dir, "cliproxy.db")), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	entry, ok, err := l.FindRequestLog(ctx, newest[0].RequestID, 1000)
+	if err != nil || !ok || !strings.Contains(entry.RequestBody, `"model":"`+newest[0].Model+`"`) || !json.Valid([]byte(entry.RequestBody)) {
+		t.Fatalf("request log entry of %s = %+v, %v, %v", newest[0].RequestID, entry, ok, err)
 	}
 
 	for _, days := range []int{7, 30, 90} {
