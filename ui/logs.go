@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 
 	"fyne.io/fyne/v2"
@@ -122,7 +124,7 @@ func (t *logsTab) show(r RequestView, b RequestBodies) {
 		l.Selectable = true
 		return l
 	}
-	det.request, det.response = body(b.Request), body(b.Response)
+	det.request, det.response = body(readableJSON(b.Request)), body(readableJSON(b.Response))
 	det.copyReq = widget.NewButtonWithIcon("Copy", theme.ContentCopyIcon(), func() { t.u.copyText(b.Request) })
 	det.copyResp = widget.NewButtonWithIcon("Copy", theme.ContentCopyIcon(), func() { t.u.copyText(b.Response) })
 	det.close = widget.NewButton("Close", nil)
@@ -158,4 +160,14 @@ func (t *logsTab) show(r RequestView, b RequestBodies) {
 		det.d.Resize(fyne.NewSize(560, 200))
 	}
 	det.d.Show()
+}
+
+// readableJSON indents a JSON body for reading; anything else (a body cut to max-body-kb, an error
+// text) is shown as it is. Copy copies the body as stored.
+func readableJSON(s string) string {
+	var buf bytes.Buffer
+	if len(s) == 0 || (s[0] != '{' && s[0] != '[') || json.Indent(&buf, []byte(s), "", "  ") != nil {
+		return s
+	}
+	return buf.String()
 }

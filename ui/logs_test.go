@@ -22,9 +22,14 @@ func TestLogsRowOpensItsBodies(t *testing.T) {
 	if !strings.Contains(det.request.Text, id) || !strings.Contains(det.response.Text, "msg_"+id) {
 		t.Fatalf("dialog shows request %q and response %q, want the bodies of %s", det.request.Text, det.response.Text, id)
 	}
+	// JSON is shown indented; Copy copies the body as stored.
+	if !strings.Contains(det.request.Text, "\n  \"messages\": [") {
+		t.Errorf("request body not indented: %q", det.request.Text)
+	}
+	want, _ := h.demo.RequestBodies(id)
 	test.Tap(det.copyReq)
-	if got := h.app.Clipboard().Content(); got != det.request.Text {
-		t.Errorf("clipboard = %q, want the request body", got)
+	if got := h.app.Clipboard().Content(); got != want.Request {
+		t.Errorf("clipboard = %q, want the request body as stored %q", got, want.Request)
 	}
 	test.Tap(det.close)
 	if l.detail != nil {
@@ -44,5 +49,18 @@ func TestLogsRowWithoutBodiesSaysHowToKeepThem(t *testing.T) {
 	det := h.ui.logs.detail
 	if det == nil || !strings.Contains(det.note.Text, "[request-log] enable = true") {
 		t.Fatalf("dialog note = %v, want how to turn the request log on", det)
+	}
+}
+
+func TestReadableJSON(t *testing.T) {
+	for in, want := range map[string]string{
+		`{"a":[1,2]}`:                 "{\n  \"a\": [\n    1,\n    2\n  ]\n}",
+		`{"a":1...[truncated]`:        `{"a":1...[truncated]`,
+		`upstream said: rate limited`: `upstream said: rate limited`,
+		``:                            ``,
+	} {
+		if got := readableJSON(in); got != want {
+			t.Errorf("readableJSON(%q) = %q, want %q", in, got, want)
+		}
 	}
 }
