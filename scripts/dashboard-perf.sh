@@ -126,7 +126,8 @@ for round in $(seq "$ROUNDS"); do
   dd if="$bin" iflag=nocache count=0 status=none
   sport=18317
   while ss -ltnH "sport = :$sport" | grep -q .; do sport=$((sport + 1)); done
-  printf 'port = %d\napi-keys = ["sk-dashperf-0000000000000000000000000001"]\n[keystore]\nbackend = "file"\n' \
+  # The same proxy work as the demo, whose request log is on, so that the difference is the UI's.
+  printf 'port = %d\napi-keys = ["sk-dashperf-0000000000000000000000000001"]\n[keystore]\nbackend = "file"\n[request-log]\nenable = true\n' \
     "$sport" >"$work/serve.toml"
   "$bin" serve --config "$work/serve.toml" >"$work/serve.$round.log" 2>&1 &
   app=$!
