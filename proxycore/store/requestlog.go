@@ -35,7 +35,7 @@ type RequestLogDB struct {
 	path   string
 	clock  clock.Clock
 	logger *slog.Logger
-	rows   [3]*sql.Stmt // requestLogInsert's statements, by chunk
+	w      *writeConn // the inserts' connection
 
 	mu    sync.Mutex // guards bases; held by writers for their whole transaction
 	bases baseSet
@@ -83,13 +83,10 @@ CREATE TABLE request_log (
 }
 
 // requestLogInsert writes request-log rows, several per statement: fewer statements per batch also
-// save the driver's per-statement work (binding, watching the context).
-var requestLogInsert = multiInsert{
-	head: `INSERT OR FAIL INTO request_log (ts, request_id, method, path, status, latency_ms,
-		request_base, request_prefix, request_body, response_body) VALUES `,
-	values: `(?,?,?,?,?,?,?,?,?,?)`,
-	chunks: [3]int{16, 4, 1},
-}
+// save SQLite's per-statement work (stepping, resetting).
+var requestLogInsert = newMultiInsert(`INSERT OR FAIL INTO request_log (ts, request_id, method, path,
+		status, latency_ms, request_base, request_prefix, request_body, response_body) VALUES `,
+	`(?,?,?,?,?,?,?,?,?,?)`, [3]int{16, 4, 1})
 
 // RequestLogPath is where the request log of the main database at mainPath lives: the same directory
 // and name with "-requests" before the extension (cliproxy.db: cliproxy-requests.db).
@@ -126,11 +123,9 @@ func OpenRequestLog(path string, logger *slog.Logger, opts ...Option) (*RequestL
 		_ = db.Close()
 		return nil, explainOpenError(path, err)
 	}
-	for i, n := range requestLogInsert.chunks {
-		if l.rows[i], err = db.PrepareContext(ctx, requestLogInsert.sql(n)); err != nil {
-			_ = l.Close()
-			return nil, explainOpenError(path, err)
-		}
+	if l.w, err = openWriteConn(path, o.busyTimeout); err != nil {
+		_ = db.Close()
+		return nil, explainOpenError(path, err)
 	}
 	return l, nil
 }
@@ -140,12 +135,7 @@ func (l *RequestLogDB) Path() string { return l.path }
 
 // Close closes the file.
 func (l *RequestLogDB) Close() error {
-	for _, st := range l.rows {
-		if st != nil {
-			_ = st.Close()
-		}
-	}
-	if err := l.db.Close(); err != nil {
+	if err := errors.Join(l.w.close(), l.db.Close()); err != nil {
 		return fmt.Errorf("closing request log %s: %w", l.path, err)
 	}
 	return nil
@@ -153,49 +143,54 @@ func (l *RequestLogDB) Close() error {
 
 // InsertRequestLog appends rows in one transaction, several rows per statement. A request body that
 // begins like a recent one is stored as the rest after the shared start.
-func (l *RequestLogDB) InsertRequestLog(ctx context.Context, rows []RequestLogRow) (err error) {
+func (l *RequestLogDB) InsertRequestLog(ctx context.Context, rows []RequestLogRow) error {
 	if len(rows) == 0 {
 		return nil
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	tx, err := l.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("writing the request log: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			_ = tx.Rollback()
-		}
-	}()
-	// The write lock is held from BEGIN (IMMEDIATE), and SQLite gives each new row the largest id plus
-	// one, so these are the ids the rows get (checked below). The ids are not inserted explicitly: with
-	// an explicit INTEGER PRIMARY KEY even INSERT OR FAIL keeps a statement journal.
-	var next int64
-	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) + 1 FROM request_log`).Scan(&next); err != nil {
-		return fmt.Errorf("writing the request log: %w", err)
-	}
 	bases := l.bases.clone()
-	stored := make([]storedBody, len(rows))
-	for i := range rows {
-		stored[i] = bases.add(next+int64(i), rows[i].RequestBody)
-	}
-	err = requestLogInsert.insert(ctx, tx, l.rows, len(rows), func(args []any, i int) []any {
-		r, b := &rows[i], &stored[i]
-		return append(args, unixMilli(r.Time), r.RequestID, r.Method, r.Path, r.Status, r.LatencyMS,
-			b.base, b.prefix, b.rest, r.ResponseBody)
+	err := l.w.transaction(ctx, func(t *writeTx) error {
+		// The write lock is held from BEGIN (IMMEDIATE), and SQLite gives each new row the largest id
+		// plus one, so these are the ids the rows get (checked below). The ids are not inserted
+		// explicitly: with an explicit INTEGER PRIMARY KEY even INSERT OR FAIL keeps a statement journal.
+		next, err := t.queryInt64(`SELECT coalesce(max(id), 0) + 1 FROM request_log`)
+		if err != nil {
+			return err
+		}
+		stored := make([]storedBody, len(rows))
+		for i := range rows {
+			stored[i] = bases.add(next+int64(i), rows[i].RequestBody)
+		}
+		err = requestLogInsert.insert(t, len(rows), func(i int) int {
+			r := &rows[i]
+			return len(r.RequestID) + len(r.Method) + len(r.Path) + len(stored[i].rest) + len(r.ResponseBody)
+		}, func(b *binder, i int) {
+			r, s := &rows[i], &stored[i]
+			b.int(unixMilli(r.Time))
+			b.text(r.RequestID)
+			b.text(r.Method)
+			b.text(r.Path)
+			b.int(int64(r.Status))
+			b.int(r.LatencyMS)
+			b.int(s.base)
+			b.int(int64(s.prefix))
+			b.text(s.rest)
+			b.text(r.ResponseBody)
+		})
+		if err != nil {
+			return err
+		}
+		last, err := t.queryInt64(`SELECT max(id) FROM request_log`)
+		if err != nil {
+			return err
+		}
+		if want := next + int64(len(rows)) - 1; last != want {
+			return fmt.Errorf("the rows got ids up to %d, not %d", last, want)
+		}
+		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("writing the request log: %w", err)
-	}
-	var last int64
-	if err := tx.QueryRowContext(ctx, `SELECT max(id) FROM request_log`).Scan(&last); err != nil {
-		return fmt.Errorf("writing the request log: %w", err)
-	}
-	if want := next + int64(len(rows)) - 1; last != want {
-		return fmt.Errorf("writing the request log: the rows got ids up to %d, not %d", last, want)
-	}
-	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("writing the request log: %w", err)
 	}
 	l.bases = bases // only once the rows they name exist

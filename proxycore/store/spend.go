@@ -35,21 +35,9 @@ type SpendRow struct {
 
 // InsertSpend writes rows and updates their daily rollups in one transaction: either every row and its
 // rollup lands or none does.
-func (s *Store) InsertSpend(ctx context.Context, rows []SpendRow) (err error) {
+func (s *Store) InsertSpend(ctx context.Context, rows []SpendRow) error {
 	if len(rows) == 0 {
 		return nil
-	}
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("inserting spend: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			_ = tx.Rollback()
-		}
-	}()
-	if err := s.insertSpendRows(ctx, tx, rows); err != nil {
-		return err
 	}
 	// Rows of one batch mostly share day/provider/model/key, so rollups are summed in memory first:
 	// one upsert per group instead of one per row.
@@ -67,36 +55,61 @@ func (s *Store) InsertSpend(ctx context.Context, rows []SpendRow) (err error) {
 		}
 		g.add(r)
 	}
-	up, err := txStmt(ctx, tx, s.stmts.rollup, spendRollupUpsert)
-	if err != nil {
-		return fmt.Errorf("updating spend rollups: %w", err)
-	}
-	defer up.Close()
-	for _, k := range order {
-		g := groups[k]
-		day := time.Date(k.year, k.month, k.day, 0, 0, 0, 0, time.UTC)
-		if _, err := up.ExecContext(ctx, dayOf(day), k.provider, k.model, k.keyID, g.requests, g.errors,
-			g.input, g.output, g.cached, g.cacheWrite, g.reasoning, g.cost); err != nil {
-			return fmt.Errorf("updating spend rollup: %w", err)
+	err := s.w.transaction(ctx, func(t *writeTx) error {
+		err := spendInsert.insert(t, len(rows), func(i int) int {
+			r := &rows[i]
+			return len(r.RequestID) + len(r.KeyID) + len(r.CredentialID) + len(r.Provider) + len(r.Model) +
+				len(r.Route) + len(r.ErrorClass)
+		}, func(b *binder, i int) {
+			r := &rows[i]
+			b.int(unixMilli(r.Time))
+			b.text(r.RequestID)
+			b.text(r.KeyID)
+			b.text(r.CredentialID)
+			b.text(r.Provider)
+			b.text(r.Model)
+			b.text(r.Route)
+			b.int(r.InputTokens)
+			b.int(r.OutputTokens)
+			b.int(r.CachedTokens)
+			b.int(r.CacheWriteTokens)
+			b.int(r.ReasoningTokens)
+			b.float(r.CostUSD)
+			b.int(int64(boolInt(r.PriceKnown)))
+			b.int(r.LatencyMS)
+			b.int(r.TTFBMS)
+			b.int(int64(r.Status))
+			b.text(r.ErrorClass)
+			b.int(int64(boolInt(r.CacheHit)))
+		})
+		if err != nil {
+			return fmt.Errorf("inserting spend rows: %w", err)
 		}
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("committing spend: %w", err)
-	}
-	return nil
-}
-
-// insertSpendRows inserts rows with multi-row INSERT statements inside tx.
-func (s *Store) insertSpendRows(ctx context.Context, tx *sql.Tx, rows []SpendRow) error {
-	err := spendInsert.insert(ctx, tx, s.stmts.spendRows, len(rows), func(args []any, i int) []any {
-		r := &rows[i]
-		return append(args, unixMilli(r.Time), r.RequestID, r.KeyID, r.CredentialID, r.Provider,
-			r.Model, r.Route, r.InputTokens, r.OutputTokens, r.CachedTokens, r.CacheWriteTokens,
-			r.ReasoningTokens, r.CostUSD, boolInt(r.PriceKnown), r.LatencyMS, r.TTFBMS, r.Status,
-			r.ErrorClass, boolInt(r.CacheHit))
+		for _, k := range order {
+			g := groups[k]
+			day := dayOf(time.Date(k.year, k.month, k.day, 0, 0, 0, 0, time.UTC))
+			err := t.exec(spendRollupUpsert, len(day)+len(k.provider)+len(k.model)+len(k.keyID), func(b *binder) {
+				b.text(day)
+				b.text(k.provider)
+				b.text(k.model)
+				b.text(k.keyID)
+				b.int(g.requests)
+				b.int(g.errors)
+				b.int(g.input)
+				b.int(g.output)
+				b.int(g.cached)
+				b.int(g.cacheWrite)
+				b.int(g.reasoning)
+				b.float(g.cost)
+			})
+			if err != nil {
+				return fmt.Errorf("updating spend rollups: %w", err)
+			}
+		}
+		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("inserting spend rows: %w", err)
+		return fmt.Errorf("writing spend: %w", err)
 	}
 	return nil
 }

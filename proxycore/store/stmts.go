@@ -1,11 +1,6 @@
 package store
 
-import (
-	"context"
-	"database/sql"
-	"errors"
-	"strings"
-)
+import "strings"
 
 // The write paths' statements. Spend and request-log rows go in with multi-row inserts.
 const (
@@ -35,18 +30,26 @@ type multiInsert struct {
 	head   string // "INSERT INTO t (...) VALUES "
 	values string // one row's "(?,...)"
 	chunks [3]int // rows per statement, largest first; the last is 1
+
+	queries [3]string // sql(chunks[i])
+}
+
+// newMultiInsert returns the multi-row insert with head, one row's values and the chunk sizes.
+func newMultiInsert(head, values string, chunks [3]int) *multiInsert {
+	m := &multiInsert{head: head, values: values, chunks: chunks}
+	for i, n := range chunks {
+		m.queries[i] = m.sql(n)
+	}
+	return m
 }
 
 var (
 	// spendInsert carries 19 parameters per row, far below SQLite's limit of 32766; fewer statements
 	// per batch roughly double throughput.
-	spendInsert = multiInsert{
-		head: `INSERT OR FAIL INTO spend_log (ts, request_id, key_id, credential_id, provider, model, route,
-		input_tokens, output_tokens, cached_tokens, cache_write_tokens, reasoning_tokens, cost_usd,
-		price_known, latency_ms, ttfb_ms, status, error_class, cache_hit) VALUES `,
-		values: `(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
-		chunks: [3]int{32, 8, 1},
-	}
+	spendInsert = newMultiInsert(`INSERT OR FAIL INTO spend_log (ts, request_id, key_id, credential_id,
+		provider, model, route, input_tokens, output_tokens, cached_tokens, cache_write_tokens,
+		reasoning_tokens, cost_usd, price_known, latency_ms, ttfb_ms, status, error_class, cache_hit) VALUES `,
+		`(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`, [3]int{32, 8, 1})
 )
 
 // sql is the statement inserting n rows.
@@ -54,74 +57,25 @@ func (m *multiInsert) sql(n int) string {
 	return m.head + strings.Repeat(m.values+",", n-1) + m.values
 }
 
-// insert writes count rows inside tx with m's statements (prepared holds them in the order of
-// m.chunks, nil when not prepared); appendRow appends the values of row i to args.
-func (m *multiInsert) insert(ctx context.Context, tx *sql.Tx, prepared [3]*sql.Stmt, count int,
-	appendRow func(args []any, i int) []any) error {
-	var args []any
+// insert writes count rows in t with m's statements (each prepared once per connection and kept):
+// textLen returns the bytes of row i's text values, bindRow binds its values in column order.
+func (m *multiInsert) insert(t *writeTx, count int, textLen func(i int) int, bindRow func(b *binder, i int)) error {
 	done := 0
 	for ci, n := range m.chunks {
-		if count-done < n {
-			continue
-		}
-		st, err := txStmt(ctx, tx, prepared[ci], m.sql(n))
-		if err != nil {
-			return err
-		}
 		for ; count-done >= n; done += n {
-			args = args[:0]
+			text := 0
 			for i := done; i < done+n; i++ {
-				args = appendRow(args, i)
+				text += textLen(i)
 			}
-			if _, err := st.ExecContext(ctx, args...); err != nil {
-				_ = st.Close()
+			err := t.exec(m.queries[ci], text, func(b *binder) {
+				for i := done; i < done+n; i++ {
+					bindRow(b, i)
+				}
+			})
+			if err != nil {
 				return err
 			}
 		}
-		_ = st.Close()
 	}
 	return nil
-}
-
-// writeStmts are the write paths' statements, prepared once by Open: a batch binds them to its
-// transaction, and database/sql prepares each on a connection only the first time it is used there,
-// instead of SQLite parsing the SQL for every batch (for a multi-row insert that parse costs about as
-// much as the rows at the proxy's usual batch sizes).
-type writeStmts struct {
-	spendRows [3]*sql.Stmt // spendInsert's, by chunk
-	rollup    *sql.Stmt
-}
-
-func (w *writeStmts) prepare(ctx context.Context, db *sql.DB) (err error) {
-	prep := func(q string) *sql.Stmt {
-		st, perr := db.PrepareContext(ctx, q)
-		err = errors.Join(err, perr)
-		return st
-	}
-	for i, n := range spendInsert.chunks {
-		w.spendRows[i] = prep(spendInsert.sql(n))
-	}
-	w.rollup = prep(spendRollupUpsert)
-	if err != nil {
-		w.close()
-	}
-	return err
-}
-
-func (w *writeStmts) close() {
-	for _, st := range append(w.spendRows[:], w.rollup) {
-		if st != nil {
-			_ = st.Close()
-		}
-	}
-	*w = writeStmts{}
-}
-
-// txStmt returns st bound to tx, or query prepared on tx when st was not prepared (a Store made
-// without Open).
-func txStmt(ctx context.Context, tx *sql.Tx, st *sql.Stmt, query string) (*sql.Stmt, error) {
-	if st != nil {
-		return tx.StmtContext(ctx, st), nil
-	}
-	return tx.PrepareContext(ctx, query)
 }

@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/cliproxy/cliproxy/proxycore/clock"
-	"modernc.org/sqlite"
+	_ "modernc.org/sqlite" // the database/sql driver
 	sqlite3 "modernc.org/sqlite/lib"
 )
 
@@ -31,7 +31,7 @@ type Store struct {
 	path   string
 	clock  clock.Clock
 	logger *slog.Logger
-	stmts  writeStmts
+	w      *writeConn // the spend writes' connection
 }
 
 // Option changes how Open configures a Store.
@@ -83,7 +83,7 @@ func Open(path string, logger *slog.Logger, opts ...Option) (*Store, error) {
 		_ = db.Close()
 		return nil, explainOpenError(path, err)
 	}
-	if err := s.stmts.prepare(ctx, db); err != nil {
+	if s.w, err = openWriteConn(path, o.busyTimeout); err != nil {
 		_ = db.Close()
 		return nil, explainOpenError(path, err)
 	}
@@ -139,8 +139,8 @@ func (s *Store) Path() string { return s.path }
 
 // Close closes the database. Pending WAL frames are checkpointed by SQLite on the last close.
 func (s *Store) Close() error {
-	s.stmts.close()
-	if err := s.db.Close(); err != nil {
+	err := errors.Join(s.w.close(), s.db.Close())
+	if err != nil {
 		return fmt.Errorf("closing database %s: %w", s.path, err)
 	}
 	return nil
@@ -156,7 +156,7 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // explainOpenError turns SQLite's terse result codes into a sentence naming the file and the remedy.
 func explainOpenError(path string, err error) error {
-	var se *sqlite.Error
+	var se interface{ Code() int } // *sqlite.Error from database/sql, *sqliteError from a writeConn
 	if errors.As(err, &se) {
 		switch se.Code() & 0xff {
 		case sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT:
