@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -432,15 +433,25 @@ func TestMetricsEndpoint(t *testing.T) {
 }
 
 func TestRequestLogMasksSecrets(t *testing.T) {
-	sinks := map[string]func(t *testing.T) requestLogRows{
-		"synchronous sink":                     func(*testing.T) requestLogRows { return &memRequestLog{} },
-		"masked in the log's writer goroutine": func(t *testing.T) requestLogRows { return newAsyncRequestLog(t) },
+	cases := []struct {
+		name  string
+		sink  func(t *testing.T) requestLogRows
+		maxKB int // [request-log] max-body-kb
+		pad   int // filler bytes in the request body, to cut it
+	}{
+		{"synchronous sink", func(*testing.T) requestLogRows { return &memRequestLog{} }, 1, 2000},
+		{"masked on the request's goroutine", func(t *testing.T) requestLogRows { return newAsyncRequestLog(t) }, 1, 2000},
+		// Cut bodies over inlineMaskBytes are masked by the log's writer goroutine instead.
+		{"masked in the log's writer goroutine", func(t *testing.T) requestLogRows { return newAsyncRequestLog(t) }, 300, 310 << 10},
 	}
-	for name, sink := range sinks {
-		t.Run(name, func(t *testing.T) {
+	if 300<<10 <= inlineMaskBytes {
+		t.Fatalf("inlineMaskBytes = %d: the last case no longer reaches the writer goroutine", inlineMaskBytes)
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
 			up := proxytest.NewOpenAI(t)
-			f := newGatewayFixtureLog(t, openAIConfig(up)+"[request-log]\nenable = true\nmax-body-kb = 1\n", sink(t))
-			leaky := `{"model":"gpt-4o","messages":[{"role":"user","content":"my keys: ` + upstreamKey + ` and sk-ant-api03-abcdefghijklmnopqrstuvwxyz0123 and AIzaSyA1234567890abcdefghijklmnopqrstuv ` + strings.Repeat("x", 2000) + `"}]}`
+			f := newGatewayFixtureLog(t, openAIConfig(up)+fmt.Sprintf("[request-log]\nenable = true\nmax-body-kb = %d\n", c.maxKB), c.sink(t))
+			leaky := `{"model":"gpt-4o","messages":[{"role":"user","content":"my keys: ` + upstreamKey + ` and sk-ant-api03-abcdefghijklmnopqrstuvwxyz0123 and AIzaSyA1234567890abcdefghijklmnopqrstuv ` + strings.Repeat("x", c.pad) + `"}]}`
 			resp := f.do(t, "POST", "/v1/chat/completions", leaky)
 			readAll(t, resp)
 			short := `{"model":"gpt-4o","messages":[{"role":"user","content":"Authorization: Bearer abcdefghijklmnopWXYZ"}]}`
@@ -459,7 +470,7 @@ func TestRequestLogMasksSecrets(t *testing.T) {
 			if !strings.Contains(r.RequestBody, "****4f") && !strings.Contains(r.RequestBody, "****5e4f") {
 				t.Errorf("masked key should keep its last four characters: %s", r.RequestBody[:200])
 			}
-			if !strings.HasSuffix(r.RequestBody, "[truncated]") || len(r.RequestBody) > 1100 {
+			if !strings.HasSuffix(r.RequestBody, "[truncated]") || len(r.RequestBody) > c.maxKB<<10+100 {
 				t.Errorf("body not cut to max-body-kb: %d bytes", len(r.RequestBody))
 			}
 			if !strings.Contains(r.ResponseBody, "chat.completion") || r.Status != 200 || r.Path != "/v1/chat/completions" {
