@@ -35,36 +35,69 @@ type baseBody struct {
 	id    int64
 	body  string
 	chain int // rows its stored body goes back through
+	lcp   int // bytes its body has in common at the start with the body added last (-1: not known)
 }
 
 // baseSet is the candidate bases, oldest first.
-type baseSet struct{ list []baseBody }
+type baseSet struct {
+	list []baseBody
+	// lastIsNewest: the newest candidate is the body added last, so the candidates' lcp fields are their
+	// shared starts with it.
+	lastIsNewest bool
+}
 
-func (s baseSet) clone() baseSet { return baseSet{list: append([]baseBody(nil), s.list...)} }
+func (s baseSet) clone() baseSet {
+	return baseSet{list: append([]baseBody(nil), s.list...), lastIsNewest: s.lastIsNewest}
+}
 
 // add decides how the request body of row id is stored and makes it a candidate for the rows after it.
+//
+// The longest shared start is found comparing the body with one candidate, the newest, in most cases.
+// Each candidate remembers its shared start with the newest (lcp); when that length differs from the
+// newest's shared start with the body, the candidate's shared start with the body is the smaller of
+// the two without a comparison, and when they are equal only the bytes after them are compared. In a
+// coding session every candidate is an earlier turn of the same conversation, so comparing each in full
+// would read the body eight times.
 func (s *baseSet) add(id int64, body string) storedBody {
+	n := -1 // the body's shared start with the newest candidate
+	last := len(s.list) - 1
+	if s.lastIsNewest && last >= 0 {
+		n = commonPrefix(s.list[last].body, body)
+	}
 	best, bestLen := -1, 0
 	for i := range s.list {
 		b := &s.list[i]
-		if b.chain >= maxChain || id-b.id > baseWindow {
-			continue
+		l := -1
+		switch {
+		case b.chain >= maxChain || id-b.id > baseWindow:
+			// Never eligible again (its chain is fixed, and rows only get newer): nothing to remember.
+		case n >= 0 && i == last:
+			l = n + commonPrefix(b.body[n:], body[n:])
+		case n >= 0 && b.lcp >= 0 && b.lcp != n:
+			l = min(b.lcp, n)
+		case n >= 0 && b.lcp == n:
+			l = n + commonPrefix(b.body[n:], body[n:])
+		default:
+			l = commonPrefix(b.body, body)
 		}
-		if n := sharedPrefix(b.body, body); n > bestLen {
-			best, bestLen = i, n
+		b.lcp = l
+		if l > bestLen {
+			best, bestLen = i, l
 		}
 	}
+	bestLen = runeStartAtOrBefore(body, bestLen)
 	out := storedBody{rest: body}
 	chain := 0
 	if best >= 0 && bestLen >= minShared {
 		out = storedBody{base: s.list[best].id, prefix: bestLen, rest: body[bestLen:]}
 		chain = s.list[best].chain + 1
 	}
-	if len(body) >= minShared && len(body) <= maxBaseLen {
+	s.lastIsNewest = len(body) >= minShared && len(body) <= maxBaseLen
+	if s.lastIsNewest {
 		if len(s.list) == maxBases {
 			s.list = append(s.list[:0], s.list[1:]...)
 		}
-		s.list = append(s.list, baseBody{id: id, body: body, chain: chain})
+		s.list = append(s.list, baseBody{id: id, body: body, chain: chain, lcp: -1})
 	}
 	return out
 }
@@ -78,11 +111,19 @@ func (s *baseSet) dropBefore(first int64) {
 		}
 	}
 	s.list = kept
+	if len(s.list) == 0 {
+		s.lastIsNewest = false
+	}
 }
 
 // sharedPrefix returns how many bytes a and b have in common at their start, ending on a UTF-8
 // boundary so that neither part of a split body is cut inside a character.
 func sharedPrefix(a, b string) int {
+	return runeStartAtOrBefore(b, commonPrefix(a, b))
+}
+
+// commonPrefix returns how many bytes a and b have in common at their start.
+func commonPrefix(a, b string) int {
 	n := min(len(a), len(b))
 	i := 0
 	// Whole blocks first: each == is one vectorised compare, so a long shared start costs a few calls.
@@ -94,6 +135,11 @@ func sharedPrefix(a, b string) int {
 	for i < n && a[i] == b[i] {
 		i++
 	}
+	return i
+}
+
+// runeStartAtOrBefore moves i back to the start of the UTF-8 character of b it falls in (len(b) stays).
+func runeStartAtOrBefore(b string, i int) int {
 	for i > 0 && i < len(b) && b[i]&0xC0 == 0x80 {
 		i--
 	}

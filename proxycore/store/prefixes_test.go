@@ -211,3 +211,87 @@ func TestFindRequestLog(t *testing.T) {
 		t.Fatalf("an unknown request was found (%v, %v)", ok, err)
 	}
 }
+
+// TestBaseSetFindsTheLongestSharedStart feeds the candidate set bodies from interleaved conversations,
+// repeats, edits and unrelated text, and checks each choice against comparing the body with every
+// eligible candidate in full: the stored prefix is the longest shared start there is (when long enough),
+// and the base chosen has it.
+func TestBaseSetFindsTheLongestSharedStart(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 11))
+	sessions := [][]string{conversation(r, "alpha", 60), conversation(r, "beta", 60), conversation(r, "alpha", 60)}
+	var bases baseSet
+	next := [3]int{}
+	for id := int64(1); id <= 2000; id++ {
+		var body string
+		switch k := r.IntN(10); {
+		case k < 6: // the next turn of a session, or its current one again
+			si := r.IntN(len(sessions))
+			body = sessions[si][next[si]%len(sessions[si])]
+			if r.IntN(4) > 0 {
+				next[si]++
+			}
+		case k < 8: // an earlier turn edited somewhere
+			s := sessions[r.IntN(len(sessions))]
+			b := []byte(s[r.IntN(len(s))])
+			b[r.IntN(len(b))] = "xé"[r.IntN(2)]
+			body = string(b)
+		case k < 9: // too short to be a base
+			body = strings.Repeat("s", r.IntN(minShared))
+		default: // unrelated
+			body = fmt.Sprint(id, strings.Repeat(" unrelated", 40+r.IntN(40)))
+		}
+		before := bases.clone()
+		got := bases.add(id, body)
+
+		want, wantBase := 0, int64(0)
+		for _, c := range before.list {
+			if c.chain >= maxChain || id-c.id > baseWindow {
+				continue
+			}
+			if n := sharedPrefix(c.body, body); n > want {
+				want, wantBase = n, c.id
+			}
+		}
+		if want < minShared {
+			want, wantBase = 0, 0
+		}
+		if got.prefix != want || got.rest != body[got.prefix:] || (want == 0) != (got.base == 0) {
+			t.Fatalf("row %d: stored as base %d, prefix %d; the longest shared start is %d bytes (base %d)", id, got.base, got.prefix, want, wantBase)
+		}
+		if got.base != 0 {
+			var base *baseBody
+			for i := range before.list {
+				if before.list[i].id == got.base {
+					base = &before.list[i]
+				}
+			}
+			if base == nil || base.chain >= maxChain || id-base.id > baseWindow || base.body[:got.prefix] != body[:got.prefix] {
+				t.Fatalf("row %d: base %d is not an eligible candidate sharing %d bytes", id, got.base, got.prefix)
+			}
+		}
+	}
+}
+
+// BenchmarkBaseSetAdd stores the turns of one long coding session (bodies of 64-130 KB, each the one
+// before plus a turn), the case where every candidate shares most of the body.
+func BenchmarkBaseSetAdd(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 2))
+	turn := func(i int) string { return fmt.Sprintf(`,{"role":"user","content":"turn %d: %s"}`, i, strings.Repeat("y", 200+r.IntN(800))) }
+	body := `{"model":"claude-sonnet-4-5","messages":[` + strings.Repeat("Follow the repository's conventions. ", 1700)
+	bodies := make([]string, 128)
+	for i := range bodies {
+		body += turn(i)
+		bodies[i] = body + "]}"
+	}
+	var s baseSet
+	b.SetBytes(int64(len(bodies[len(bodies)/2])))
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if i%len(bodies) == 0 {
+			s = baseSet{}
+		}
+		s.add(int64(i+1), bodies[i%len(bodies)])
+		i++
+	}
+}
