@@ -276,7 +276,9 @@ func TestBaseSetFindsTheLongestSharedStart(t *testing.T) {
 // before plus a turn), the case where every candidate shares most of the body.
 func BenchmarkBaseSetAdd(b *testing.B) {
 	r := rand.New(rand.NewPCG(1, 2))
-	turn := func(i int) string { return fmt.Sprintf(`,{"role":"user","content":"turn %d: %s"}`, i, strings.Repeat("y", 200+r.IntN(800))) }
+	turn := func(i int) string {
+		return fmt.Sprintf(`,{"role":"user","content":"turn %d: %s"}`, i, strings.Repeat("y", 200+r.IntN(800)))
+	}
 	body := `{"model":"claude-sonnet-4-5","messages":[` + strings.Repeat("Follow the repository's conventions. ", 1700)
 	bodies := make([]string, 128)
 	for i := range bodies {
