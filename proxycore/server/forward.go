@@ -246,7 +246,7 @@ func (x *exchange) attempt(exec provider.Executor, entry route.Entry, fallback b
 		if x.client == llm.FormatGemini {
 			call.Body = x.body // the model travels in the path
 		} else {
-			b, err := translate.SetModel(x.body, entry.UpstreamModel())
+			b, err := translate.SetModelChecked(x.body, entry.UpstreamModel()) // PeekModelStream checked it
 			if err != nil {
 				return attemptResult{kind: attemptFatal, err: asLLMError(err)}
 			}

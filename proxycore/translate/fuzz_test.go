@@ -1,6 +1,7 @@
 package translate
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"testing"
@@ -96,9 +97,12 @@ func FuzzPeekSetModel(f *testing.F) {
 		if _, _, err := PeekModelStream(body); err != nil {
 			return
 		}
-		out, err := SetModel(body, "new-model")
+		out, err := SetModelChecked(body, "new-model")
 		if err != nil {
-			t.Fatalf("SetModel failed where PeekModelStream succeeded: %v", err)
+			t.Fatalf("SetModelChecked failed where PeekModelStream succeeded: %v", err)
+		}
+		if checked, err := SetModel(body, "new-model"); err != nil || !bytes.Equal(checked, out) {
+			t.Fatalf("SetModel = %s, %v; SetModelChecked = %s", checked, err, out)
 		}
 		m, _, err := PeekModelStream(out)
 		if err != nil || m != "new-model" {

@@ -155,6 +155,13 @@ func SetModel(body []byte, model string) ([]byte, error) {
 	if !json.Valid(body) {
 		return nil, llm.BadRequest("request body is not valid JSON")
 	}
+	return SetModelChecked(body, model)
+}
+
+// SetModelChecked is SetModel for a body already known to be valid JSON (PeekModelStream accepted it),
+// without checking it again: the check reads the whole body, a hundred kilobytes for a long coding
+// session. A body that is not a JSON object still yields a 400 *llm.Error.
+func SetModelChecked(body []byte, model string) ([]byte, error) {
 	var spans []span
 	ok := topLevel(body, func(key []byte, v span) {
 		if keyIs(key, "model") {
