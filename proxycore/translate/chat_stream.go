@@ -131,7 +131,7 @@ func (d *chatStreamDecoder) Decode(dst []llm.Event, event string, data []byte) (
 		d.done = true
 		return d.closeOpen(dst), nil
 	}
-	if !json.Valid(data) {
+	if !ValidJSON(data) {
 		return dst, fmt.Errorf("decoding chat stream chunk: invalid JSON")
 	}
 	if !d.slowOnly {

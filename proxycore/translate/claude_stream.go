@@ -89,7 +89,7 @@ func (d *claudeStreamDecoder) fast(dst []llm.Event, data []byte) ([]llm.Event, b
 }
 
 func (d *claudeStreamDecoder) Decode(dst []llm.Event, event string, data []byte) ([]llm.Event, error) {
-	if !json.Valid(data) {
+	if !ValidJSON(data) {
 		return dst, fmt.Errorf("decoding messages stream event %q: invalid JSON", event)
 	}
 	if !d.slowOnly {

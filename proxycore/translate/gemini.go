@@ -481,7 +481,7 @@ func (c *geminiCodec) encodeParts(m *llm.Message, names map[string]string) ([]ge
 			}
 			resp := []byte(`{"` + key + `":`)
 			text := toolResultText(r)
-			if b := strings.TrimSpace(text); b != "" && (b[0] == '{' || b[0] == '[') && json.Valid([]byte(b)) {
+			if b := strings.TrimSpace(text); b != "" && (b[0] == '{' || b[0] == '[') && ValidJSON([]byte(b)) {
 				resp = append(resp, b...)
 			} else {
 				resp = appendString(resp, text)

@@ -109,7 +109,7 @@ func (d *geminiStreamDecoder) fast(dst []llm.Event, data []byte) ([]llm.Event, b
 }
 
 func (d *geminiStreamDecoder) Decode(dst []llm.Event, event string, data []byte) ([]llm.Event, error) {
-	if !json.Valid(data) {
+	if !ValidJSON(data) {
 		return dst, fmt.Errorf("decoding gemini stream chunk: invalid JSON")
 	}
 	if !d.slowOnly {

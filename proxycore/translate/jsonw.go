@@ -84,7 +84,7 @@ func rawOr(raw json.RawMessage, def string) json.RawMessage {
 // (WIRE.md §5.2).
 func argsObject(s string) json.RawMessage {
 	b := bytes.TrimSpace([]byte(s))
-	if len(b) == 0 || b[0] != '{' || !json.Valid(b) {
+	if len(b) == 0 || b[0] != '{' || !ValidJSON(b) {
 		return json.RawMessage("{}")
 	}
 	return json.RawMessage(b)

@@ -112,7 +112,7 @@ func keyIs(key []byte, name string) bool {
 // PeekModelStream reads the top-level "model" and "stream" fields of a JSON object without decoding the
 // rest. Invalid JSON or a non-object yields a 400 *llm.Error.
 func PeekModelStream(body []byte) (model string, stream bool, err error) {
-	if !json.Valid(body) {
+	if !ValidJSON(body) {
 		return "", false, llm.BadRequest("request body is not valid JSON")
 	}
 	var perr error
@@ -152,7 +152,7 @@ func PeekModelStream(body []byte) (model string, stream bool, err error) {
 // SetModel rewrites the top-level "model" field of a JSON object (adding it when absent) and leaves every
 // other byte unchanged. Invalid JSON yields a 400 *llm.Error.
 func SetModel(body []byte, model string) ([]byte, error) {
-	if !json.Valid(body) {
+	if !ValidJSON(body) {
 		return nil, llm.BadRequest("request body is not valid JSON")
 	}
 	return SetModelChecked(body, model)

@@ -83,7 +83,7 @@ func (d *responsesStreamDecoder) fast(dst []llm.Event, data []byte) ([]llm.Event
 }
 
 func (d *responsesStreamDecoder) Decode(dst []llm.Event, event string, data []byte) ([]llm.Event, error) {
-	if !json.Valid(data) {
+	if !ValidJSON(data) {
 		return dst, fmt.Errorf("decoding responses stream event %q: invalid JSON", event)
 	}
 	if !d.slowOnly {

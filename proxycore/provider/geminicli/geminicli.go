@@ -26,6 +26,7 @@ import (
 	"github.com/cliproxy/cliproxy/proxycore/oauth"
 	"github.com/cliproxy/cliproxy/proxycore/provider"
 	"github.com/cliproxy/cliproxy/proxycore/provider/internal/acct"
+	"github.com/cliproxy/cliproxy/proxycore/translate"
 )
 
 // ID is the provider id of Gemini CLI accounts.
@@ -101,7 +102,7 @@ func (e *executor) Do(ctx context.Context, c *provider.Call) (*http.Response, er
 	default:
 		return nil, fmt.Errorf("gemini-cli: %s is not supported", c.Op)
 	}
-	if !json.Valid(c.Body) || len(bytes.TrimSpace(c.Body)) == 0 || bytes.TrimSpace(c.Body)[0] != '{' {
+	if !translate.ValidJSON(c.Body) || len(bytes.TrimSpace(c.Body)) == 0 || bytes.TrimSpace(c.Body)[0] != '{' {
 		return geminiError(http.StatusBadRequest, "INVALID_ARGUMENT", "Invalid JSON payload received: the request body is not a JSON object."), nil
 	}
 	stream := c.Op == provider.OpStreamGenerate
