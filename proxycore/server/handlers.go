@@ -95,7 +95,7 @@ func (s *Server) serveGenerate(w http.ResponseWriter, r *http.Request, f llm.For
 	x.body = body
 	if f == llm.FormatGemini {
 		x.model, x.stream = pathModel, pathStream
-		if len(bytes.TrimSpace(body)) == 0 || !translate.ValidJSON(body) {
+		if !translate.ValidJSON(body) {
 			x.fail(llm.BadRequest("The request body is not valid JSON; send a GenerateContentRequest object such as {\"contents\":[{\"role\":\"user\",\"parts\":[{\"text\":\"Hi\"}]}]}."))
 			return
 		}

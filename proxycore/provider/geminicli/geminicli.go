@@ -102,7 +102,7 @@ func (e *executor) Do(ctx context.Context, c *provider.Call) (*http.Response, er
 	default:
 		return nil, fmt.Errorf("gemini-cli: %s is not supported", c.Op)
 	}
-	if !translate.ValidJSON(c.Body) || len(bytes.TrimSpace(c.Body)) == 0 || bytes.TrimSpace(c.Body)[0] != '{' {
+	if !translate.ValidJSON(c.Body) || bytes.TrimSpace(c.Body)[0] != '{' { // valid JSON is never empty
 		return geminiError(http.StatusBadRequest, "INVALID_ARGUMENT", "Invalid JSON payload received: the request body is not a JSON object."), nil
 	}
 	stream := c.Op == provider.OpStreamGenerate
