@@ -179,9 +179,12 @@ func blockedReason(r *route.Router, cands []route.Entry, tried func(string) bool
 }
 
 // errLoginNeeded answers a request that no account can serve until the user logs in again; reason says
-// which ("log in to Codex again: ...").
+// which ("log in to Codex again: ..."). It is a 401 like a bad client key, but its OpenAI code is not
+// invalid_api_key: the client's key is fine, and a tool that sees that code asks its user for a new one.
 func errLoginNeeded(model, reason string) *llm.Error {
-	return errUnauthorized("No account can serve '" + model + "': " + reason + ".")
+	e := errUnauthorized("No account can serve '" + model + "': " + reason + ".")
+	e.Code = "account_login_required"
+	return e
 }
 
 type attemptKind uint8

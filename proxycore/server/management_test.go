@@ -127,6 +127,12 @@ func TestAccountInErrorAnswers401NamingWhatToDo(t *testing.T) {
 	if resp.StatusCode != 401 || !strings.Contains(body, `"type":"authentication_error"`) || !strings.Contains(body, "log in to claude-code again") {
 		t.Fatalf("status %d body %s", resp.StatusCode, body)
 	}
+	// An OpenAI-format client hears the same, with a code that does not blame its own key.
+	resp = p.do(t, "POST", "/v1/chat/completions", `{"model":"claude-sonnet-4-5","messages":[{"role":"user","content":"hi"}]}`)
+	body = readAll(t, resp)
+	if resp.StatusCode != 401 || !strings.Contains(body, `"code":"account_login_required"`) || !strings.Contains(body, "log in to claude-code again") {
+		t.Fatalf("OpenAI format: status %d body %s", resp.StatusCode, body)
+	}
 	if up.Hits() != 0 {
 		t.Errorf("the account in ERROR was called: %d hits", up.Hits())
 	}
