@@ -293,7 +293,10 @@ func (x *exchange) attempt(exec provider.Executor, entry route.Entry, fallback b
 	resp, err := exec.Do(x.r.Context(), &call)
 	if err != nil {
 		if x.r.Context().Err() != nil {
-			x.s.router.End(a, route.Outcome{Status: 499, Err: err, Latency: x.s.clock.Now().Sub(start), Message: "client closed the request"})
+			// The client left before the upstream answered: that says nothing about the credential, and an
+			// outcome with no status and the context's error is not held against it (a user who cancels
+			// a few slow turns must not push their only account into ERROR).
+			x.s.router.End(a, route.Outcome{Err: x.r.Context().Err(), Latency: x.s.clock.Now().Sub(start)})
 			x.rec.Status = 499
 			x.rec.ErrorClass = "client_closed"
 			return attemptResult{kind: attemptDone}

@@ -1,8 +1,11 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
@@ -11,6 +14,7 @@ import (
 	"github.com/cliproxy/cliproxy/proxycore/clock"
 
 	"github.com/cliproxy/cliproxy/proxycore/proxytest"
+	"github.com/cliproxy/cliproxy/proxycore/route"
 )
 
 const mgmtSecretForTests = "mgmt-secret-key-for-tests-7c1d"
@@ -139,5 +143,62 @@ func TestAccountInErrorAnswers401NamingWhatToDo(t *testing.T) {
 	p.Router().ClearError("anthropic-1")
 	if r := p.do(t, "POST", "/v1/messages", msg, "Anthropic-Version", "2023-06-01"); r.StatusCode != 200 {
 		t.Errorf("after the error cleared: %d %s", r.StatusCode, readAll(t, r))
+	}
+}
+
+// TestClientCancelsAreNotHeldAgainstTheCredential: clients that hang up while the upstream is still
+// thinking (a user pressing Esc in a coding tool) leave the credential's failure count at zero, so a
+// few cancelled turns never make it DEGRADED or ERROR.
+func TestClientCancelsAreNotHeldAgainstTheCredential(t *testing.T) {
+	arrived := make(chan struct{})
+	// An upstream that holds every request until its caller goes away.
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body) // net/http notices a closed connection only after the body
+		select {
+		case arrived <- struct{}{}:
+		case <-r.Context().Done():
+		}
+		<-r.Context().Done()
+	}))
+	t.Cleanup(up.Close)
+	p := startProxy(t, "[[openai]]\napi-key = \""+upstreamKey+"\"\nbase-url = \""+up.URL+"/v1\"\nmodels = [\"gpt-4o\"]\n")
+	for range 8 {
+		ctx, cancel := context.WithCancel(context.Background())
+		req, err := http.NewRequestWithContext(ctx, "POST", p.URL+"/v1/chat/completions",
+			strings.NewReader(`{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+clientKeyForTests)
+		done := make(chan error, 1)
+		go func() {
+			resp, err := http.DefaultClient.Do(req)
+			if err == nil {
+				resp.Body.Close()
+			}
+			done <- err
+		}()
+		<-arrived
+		cancel()
+		if err := <-done; err == nil {
+			t.Fatal("a cancelled request got a response")
+		}
+	}
+	// The proxy ends its attempt after the client left; wait until the router has seen all of them.
+	var h route.CredentialHealth
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	for deadline := time.Now().Add(10 * time.Second); ; <-tick.C {
+		for _, c := range p.Router().Snapshot() {
+			if c.CredentialID == "openai-1" {
+				h = c
+			}
+		}
+		if h.CredentialID != "" && h.InFlight == 0 || time.Now().After(deadline) {
+			break
+		}
+	}
+	if h.InFlight != 0 || h.Failures != 0 || h.State != route.Healthy {
+		t.Fatalf("after 8 cancelled requests: %+v; want no failures and HEALTHY", h.HealthStats)
 	}
 }
