@@ -412,14 +412,17 @@ func outcomeText(o *Outcome) string {
 	return fmt.Sprintf("%d %s", o.Status, http.StatusText(o.Status))
 }
 
-// Reset clears the credential's cooldowns and failure history (the "reset" button); a MarkError
-// message stays until ClearError. It reports whether the credential is known to the router.
+// Reset clears the credential's cooldowns, failure history and ERROR mark (the "reset" button: the
+// user says the problem is fixed, say a key re-enabled at the vendor), so the next request may pick it;
+// if it still fails, that request marks it again. It reports whether the credential is known to the
+// router.
 func (r *Router) Reset(credentialID string) bool {
 	cs := r.lookup(credentialID)
 	if cs == nil {
 		return false
 	}
 	now := r.opts.Clock.Now().UnixNano()
+	cs.message.Store(nil)
 	cs.clear(now)
 	cs.mu.RLock()
 	for _, s := range cs.models {

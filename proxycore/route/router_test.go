@@ -333,11 +333,15 @@ func TestCooldownExpiryResetAndRecovery(t *testing.T) {
 	if when, ok := r.EarliestRecovery(cands); !ok || !when.Equal(fc.Now()) {
 		t.Fatalf("EarliestRecovery with one usable = %v, %v; want now", when, ok)
 	}
+	r.MarkError("cred-000", "log in again")
 	if !r.Reset("cred-000") {
 		t.Fatal("Reset of a known credential returned false")
 	}
 	if e := mustPick(t, r, cands, nil); e.CredentialID != "cred-000" {
 		t.Fatalf("after Reset, picked %s, want cred-000", e.CredentialID)
+	}
+	if msg, marked := r.ErrorMessage("cred-000"); marked {
+		t.Fatalf("Reset kept the ERROR mark %q", msg)
 	}
 	if r.Reset("never-seen") {
 		t.Fatal("Reset of an unknown credential returned true")
