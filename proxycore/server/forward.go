@@ -78,6 +78,12 @@ func (x *exchange) forward() {
 	)
 	policy := rt.retry
 	for ci, model := range chain {
+		// A credential is tried once per model: the one that failed for the requested model may serve a
+		// fallback (an overloaded Opus, then Sonnet on the same account). One that failed as a whole is
+		// in ERROR or cooling down and is not picked again anyway.
+		if ci > 0 {
+			*tried = triedSet{}
+		}
 		cands, resolved, err := rt.catalog.Resolve(model)
 		if err != nil {
 			if ci == 0 {

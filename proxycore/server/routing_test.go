@@ -698,3 +698,26 @@ func TestFallbackWhileCoolingDown(t *testing.T) {
 		t.Errorf("hits: cooling %d (want 1), fallback %d (want 2)", from.ups[0].Hits(), to.ups[0].Hits())
 	}
 }
+
+// TestFallbackOnTheSameCredential: a fallback model that the failing credential also serves is tried on
+// it (an overloaded model, then a smaller one on the same account), instead of giving up because the
+// credential was already tried for the first model.
+func TestFallbackOnTheSameCredential(t *testing.T) {
+	up := proxytest.NewOpenAI(t)
+	up.Enqueue(proxytest.Reply{Status: 503})
+	up.Enqueue(proxytest.Reply{Text: "from the smaller model"})
+	chain := "[[fallback-chains]]\nmodel = \"gpt-4o\"\nfallbacks = [\"small\"]\n"
+	p := startProxy(t, openAIConfig(up)+fastRetries+chain)
+	resp := p.do(t, "POST", "/v1/chat/completions", `{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}`)
+	body := readAll(t, resp)
+	if resp.StatusCode != 200 || !strings.Contains(body, "from the smaller model") {
+		t.Fatalf("status %d: %s", resp.StatusCode, body)
+	}
+	if got := resp.Header.Get("X-CLIProxy-Fallback"); got != "small" {
+		t.Errorf("X-CLIProxy-Fallback = %q, want small", got)
+	}
+	reqs := up.Requests()
+	if len(reqs) != 2 || !strings.Contains(string(reqs[1].Body), `"gpt-4o-mini"`) {
+		t.Fatalf("upstream saw %d requests; the second should ask for gpt-4o-mini", len(reqs))
+	}
+}
