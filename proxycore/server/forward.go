@@ -339,7 +339,7 @@ func (x *exchange) attempt(exec provider.Executor, entry route.Entry, fallback b
 		if identity {
 			raw = &rawError{status: resp.StatusCode, header: keepErrorHeaders(resp.Header), body: body}
 		}
-		if x.s.retryable(x.rt, resp.StatusCode) {
+		if x.s.retryable(x.rt, resp.StatusCode, resp.Header) {
 			return attemptResult{kind: attemptRetry, err: upErr, raw: raw}
 		}
 		return attemptResult{kind: attemptFatal, err: upErr, raw: raw}

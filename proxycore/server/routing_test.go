@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -719,5 +720,31 @@ func TestFallbackOnTheSameCredential(t *testing.T) {
 	reqs := up.Requests()
 	if len(reqs) != 2 || !strings.Contains(string(reqs[1].Body), `"gpt-4o-mini"`) {
 		t.Fatalf("upstream saw %d requests; the second should ask for gpt-4o-mini", len(reqs))
+	}
+}
+
+// TestUpstreamAdviceToRetry: Anthropic's 529 overloaded is not in the default retry-on list, but it comes
+// with x-should-retry: true, so the request goes to the next credential; a 429 with x-should-retry:
+// false (one key out of quota) still goes to the next credential, which may have quota left.
+func TestUpstreamAdviceToRetry(t *testing.T) {
+	for _, tc := range []struct {
+		status int
+		advice string
+	}{{529, "true"}, {429, "false"}} {
+		t.Run(fmt.Sprint(tc.status, " x-should-retry ", tc.advice), func(t *testing.T) {
+			pl := newPool(t, "anthropic", 2)
+			pl.ups[0].SetDefault(proxytest.Reply{Status: tc.status, Headers: http.Header{"X-Should-Retry": {tc.advice}}})
+			pl.ups[1].Enqueue(proxytest.Reply{Text: "from the second account"})
+			p := startProxy(t, pl.config()+fastRetries)
+			resp := p.do(t, "POST", "/v1/messages", `{"model":"claude-sonnet-4-5","max_tokens":64,"messages":[{"role":"user","content":"hi"}]}`,
+				"Anthropic-Version", "2023-06-01")
+			body := readAll(t, resp)
+			if resp.StatusCode != 200 || !strings.Contains(body, "from the second account") {
+				t.Fatalf("status %d: %s", resp.StatusCode, body)
+			}
+			if got := pl.hits(); got[0] != 1 || got[1] != 1 {
+				t.Errorf("hits = %v, want one call to each credential", got)
+			}
+		})
 	}
 }

@@ -181,10 +181,11 @@ func (s *Server) apiKeyExecutor(cfg *config.Config, providerID, id string, kind 
 		BaseURL: p.BaseURL, Headers: p.Headers, Client: &http.Client{Transport: tr}})
 }
 
-// retryable reports whether an upstream status may be retried on another credential.
-func (s *Server) retryable(rt *runtime, status int) bool {
+// retryable reports whether an upstream answer (its status and headers) may be retried on another
+// credential.
+func (s *Server) retryable(rt *runtime, status int, h http.Header) bool {
 	if status == http.StatusUnauthorized || status == http.StatusForbidden {
 		return true // another credential may well be valid; the failing one is marked by the router
 	}
-	return rt.retry.Retryable(status)
+	return rt.retry.RetryableResponse(status, h)
 }
