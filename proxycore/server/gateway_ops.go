@@ -55,17 +55,27 @@ func (s *Server) attachGateway(rt *runtime, cfg *config.Config) error {
 	s.gwMu.Lock()
 	defer s.gwMu.Unlock()
 
-	wantRedis := cfg.Redis.URL != "" && (cfg.RateLimits.Backend == "redis")
-	if wantRedis && (gs.redis == nil || gs.redisURL != cfg.Redis.URL) {
-		opt, err := redis.ParseURL(cfg.Redis.URL)
-		if err != nil {
-			return fmt.Errorf("redis.url: %s", redactURL(err.Error()))
+	// One client for everything [redis] url shares: rate limits (with backend = "redis"), the response
+	// cache and cooldowns (shared.go).
+	if gs.redisURL != cfg.Redis.URL {
+		var next *redis.Client
+		if cfg.Redis.URL != "" {
+			opt, err := redis.ParseURL(cfg.Redis.URL)
+			if err != nil {
+				return fmt.Errorf("redis.url: %s", redactURL(err.Error()))
+			}
+			failFast(opt)
+			next = redis.NewClient(opt)
 		}
 		if gs.redis != nil {
 			_ = gs.redis.Close()
 		}
-		gs.redis, gs.redisURL = redis.NewClient(opt), cfg.Redis.URL
-		gs.limitBackend = nil
+		gs.redis, gs.redisURL = next, cfg.Redis.URL
+		gs.limitBackend, gs.cache = nil, nil
+	}
+	wantRedis := gs.redis != nil && cfg.RateLimits.Backend == "redis"
+	if _, isRedis := gs.limitBackend.(*limit.Redis); gs.limitBackend != nil && isRedis != wantRedis {
+		gs.limitBackend = nil // the backend setting changed
 	}
 
 	if rl := cfg.RateLimits; rl.Enable {
@@ -86,7 +96,15 @@ func (s *Server) attachGateway(rt *runtime, cfg *config.Config) error {
 
 	if c := cfg.Cache; c.Enable {
 		if gs.cache == nil || gs.cacheCfg != c {
-			gs.cache = cache.New(cache.Options{MaxEntries: c.MaxEntries, MaxBytes: c.MaxBytes(), TTL: c.TTL(), Clock: s.clock})
+			if gs.redis != nil {
+				rc, err := cache.NewRedis(gs.redis, cache.RedisOptions{TTL: c.TTL(), Clock: s.clock, Logger: s.log})
+				if err != nil {
+					return fmt.Errorf("cache: %w", err)
+				}
+				gs.cache = rc
+			} else {
+				gs.cache = cache.New(cache.Options{MaxEntries: c.MaxEntries, MaxBytes: c.MaxBytes(), TTL: c.TTL(), Clock: s.clock})
+			}
 			gs.cacheCfg = c
 		}
 		rt.cache = gs.cache
@@ -466,4 +484,26 @@ func onOff(on bool) string {
 func baseModel(model string) string {
 	base, _, _, _ := translate.ParseModelSuffix(model)
 	return base
+}
+
+// failFast shortens the Redis client's waits that the url does not set itself. Redis is on the request
+// path (the cache's lookup, the limiter's counters), and while it is unreachable the cache must read as a
+// miss and the limiter fail open at once: with the client's defaults (five dial attempts per try, three
+// tries, 5 s timeouts) every request waited seconds.
+func failFast(opt *redis.Options) {
+	if opt.DialTimeout == 0 {
+		opt.DialTimeout = time.Second
+	}
+	if opt.ReadTimeout == 0 {
+		opt.ReadTimeout = time.Second
+	}
+	if opt.WriteTimeout == 0 {
+		opt.WriteTimeout = time.Second
+	}
+	if opt.MaxRetries == 0 {
+		opt.MaxRetries = -1 // no retry: the caller falls back
+	}
+	if opt.DialerRetries == 0 {
+		opt.DialerRetries = 1
+	}
 }

@@ -86,8 +86,9 @@ type Server struct {
 
 	mgmt *management
 
-	gs   *gatewayState
-	gwMu sync.Mutex // serialises attachGateway
+	gs    *gatewayState
+	gwMu  sync.Mutex     // serialises attachGateway
+	share *cooldownShare // cooldowns to publish to other instances (shared.go)
 
 	srvMu   sync.Mutex // guards httpSrv and ln
 	httpSrv *http.Server
@@ -114,10 +115,12 @@ func New(opts Options) (*Server, error) {
 		gw:         opts.Gateway,
 		rnd:        rand.New(rand.NewPCG(seed(), seed())),
 		gs:         newGatewayState(),
+		share:      newCooldownShare(),
 	}
 	ro := routerOptions(opts.Config, s.clock, log)
 	ro.OnCooldown = func(credentialID, model string, until time.Time) {
 		s.gs.metrics.CooldownEntered(credentialID)
+		s.share.offer(credentialID, model, until)
 		if opts.OnCooldown != nil {
 			opts.OnCooldown(credentialID, model, until)
 		}
@@ -248,8 +251,17 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return srv.Shutdown(ctx)
 }
 
-// Run starts the router's background maintenance; it returns when ctx ends.
-func (s *Server) Run(ctx context.Context) { s.router.Run(ctx) }
+// Run starts the router's background maintenance and, with a [redis] url, the sharing of cooldowns with
+// other instances; it returns when ctx ends.
+func (s *Server) Run(ctx context.Context) {
+	shared := make(chan struct{})
+	go func() {
+		defer close(shared)
+		s.shareCooldowns(ctx)
+	}()
+	s.router.Run(ctx)
+	<-shared
+}
 
 func (s *Server) rand() float64 {
 	s.randMu.Lock()
