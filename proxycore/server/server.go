@@ -146,8 +146,9 @@ func (s *Server) Router() *route.Router { return s.router }
 // Config returns the configuration currently in force.
 func (s *Server) Config() *config.Config { return s.rt.Load().cfg }
 
-// Reload applies a new configuration. Requests in flight finish with the old one. Settings that only take
-// effect at start (host, port, health window) are reported in the returned error but the rest applies.
+// Reload applies a new configuration. Requests in flight finish with the old one. A new host or port is
+// reported in the returned error (ErrListenerChanged) while the rest applies; [health-tracking] takes
+// effect at the next start, which is logged.
 func (s *Server) Reload(cfg *config.Config) error {
 	rt, err := s.buildRuntime(cfg)
 	if err != nil {
@@ -158,6 +159,9 @@ func (s *Server) Reload(cfg *config.Config) error {
 	}
 	s.router.SetHealthRouting(cfg.Routing.HealthAware, cfg.Routing.PreferHealthy)
 	old := s.rt.Swap(rt)
+	if old != nil && old.cfg.HealthTracking != cfg.HealthTracking {
+		s.log.Warn("[health-tracking] changed; the new settings take effect when the proxy restarts")
+	}
 	if old != nil && (old.cfg.Host != cfg.Host || old.cfg.Port != cfg.Port) {
 		return fmt.Errorf("host/port changed to %s: %w", net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)), ErrListenerChanged)
 	}
