@@ -15,7 +15,7 @@ type RetryPolicy struct {
 	InitialBackoff time.Duration // wait before the first retry (default 500 ms)
 	MaxBackoff     time.Duration // cap on any wait (default 8 s)
 	Multiplier     float64       // growth per retry (default 2; values below 1 are taken as 1)
-	Jitter         float64       // +/- fraction of randomness, 0..1 (default 0)
+	Jitter         float64       // +/- fraction of randomness, 0..1 (0: none; DefaultRetryPolicy and the config use 0.2)
 	RetryOn        []int         // retryable statuses; nil means DefaultRetryOn()
 }
 
