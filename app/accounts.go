@@ -165,13 +165,17 @@ func (c *Core) syncAccounts(ctx context.Context) {
 	}
 	changed := false
 	seen := make(map[string]bool, len(metas))
+	var relogged []string
 	c.accMu.Lock()
 	for _, m := range metas {
 		seen[m.ID] = true
 		old, ok := c.accounts[m.ID]
 		if ok && old.meta.Provider == m.Provider && old.meta.Label == m.Label && old.meta.Disabled == m.Disabled &&
-			old.meta.CreatedAt.Equal(m.CreatedAt) {
+			old.meta.CreatedAt.Equal(m.CreatedAt) && old.meta.LoginAt.Equal(m.LoginAt) {
 			continue
+		}
+		if ok && !old.meta.LoginAt.Equal(m.LoginAt) {
+			relogged = append(relogged, m.ID) // logged in again elsewhere: the old credential's errors are over
 		}
 		changed = true
 		c.putAccountLocked(c.buildAccount(m))
@@ -190,6 +194,9 @@ func (c *Core) syncAccounts(ctx context.Context) {
 		}
 	}
 	c.accMu.Unlock()
+	for _, id := range relogged {
+		c.resetHealth(id)
+	}
 	if changed {
 		c.accountsChanged("Accounts changed", "")
 	}
@@ -341,7 +348,8 @@ func (c *Core) saveAccount(ctx context.Context, providerID, label string, tok oa
 	if err := saveCredential(c.keystore(), cred); err != nil {
 		return AccountInfo{}, err
 	}
-	meta := store.Account{ID: id, Provider: providerID, Label: label, CreatedAt: c.clk.Now()}
+	now := c.clk.Now()
+	meta := store.Account{ID: id, Provider: providerID, Label: label, CreatedAt: now, LoginAt: now}
 	if err := c.st.UpsertAccount(ctx, meta); err != nil {
 		return AccountInfo{}, err
 	}

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cliproxy/cliproxy/proxycore/clock"
 	"github.com/cliproxy/cliproxy/proxycore/config"
 	"github.com/cliproxy/cliproxy/proxycore/oauth"
 	"github.com/cliproxy/cliproxy/proxycore/proxytest"
@@ -589,5 +590,39 @@ func TestServePrintsURLAndKeyAndStopsOnSignal(t *testing.T) {
 	}
 	if strings.Count(out, key[1]) != 1 {
 		t.Fatalf("the client key appears in logs too:\n%s", out)
+	}
+}
+
+// TestLoginElsewhereClearsTheAccountsError: an account the app knows is in ERROR (its refresh failed for
+// good); a CLI command in another process logs it in again. The app's next sync notices the new login
+// and ends the error, so the account serves again without a restart.
+func TestLoginElsewhereClearsTheAccountsError(t *testing.T) {
+	e := newTestEnv(t, "")
+	c := openTestCore(t, e, nil, nil)
+	ctx := context.Background()
+	cli := openTestCore(t, e, nil, func(o *CoreOptions) { o.Clock = clock.NewFake(time.Now().Add(time.Hour)) })
+	login := func(token string) string {
+		info, err := cli.ImportAccount(ctx, ImportedAccount{Provider: oauth.Qwen, Label: "q@example.com",
+			Token: oauth.Token{AccessToken: token, RefreshToken: "r-" + token}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return info.ID
+	}
+	id := login("first")
+	c.syncAccounts(ctx)
+	c.Server().Router().MarkError(id, "log in to Qwen again: the refresh token was revoked")
+
+	c.syncAccounts(ctx) // nothing changed: the error stays
+	if _, marked := c.Server().Router().ErrorMessage(id); !marked {
+		t.Fatal("a sync without a new login cleared the error")
+	}
+	cli.clk.(*clock.Fake).Advance(time.Minute)
+	if login("second") != id {
+		t.Fatal("the second login made another account")
+	}
+	c.syncAccounts(ctx)
+	if msg, marked := c.Server().Router().ErrorMessage(id); marked {
+		t.Fatalf("after a login elsewhere the account is still marked: %q", msg)
 	}
 }

@@ -17,20 +17,24 @@ type Account struct {
 	Disabled   bool
 	CreatedAt  time.Time
 	LastUsedAt *time.Time
+	// LoginAt is when the account last logged in (its credential was saved by a login); zero when not
+	// recorded.
+	LoginAt time.Time
 }
 
-// UpsertAccount creates the account or updates its provider, label and disabled flag. CreatedAt and
-// LastUsedAt of an existing account are kept.
+// UpsertAccount creates the account or updates its provider, label and disabled flag, and its LoginAt
+// unless a is zero there. CreatedAt and LastUsedAt of an existing account are kept.
 func (s *Store) UpsertAccount(ctx context.Context, a Account) error {
 	created := a.CreatedAt
 	if created.IsZero() {
 		created = s.clock.Now()
 	}
-	_, err := s.db.ExecContext(ctx, `INSERT INTO accounts (id, provider, label, disabled, created_at, last_used_at)
-		VALUES (?,?,?,?,?,?)
+	_, err := s.db.ExecContext(ctx, `INSERT INTO accounts (id, provider, label, disabled, created_at, last_used_at,
+		login_at) VALUES (?,?,?,?,?,?,?)
 		ON CONFLICT (id) DO UPDATE SET provider = excluded.provider, label = excluded.label,
-			disabled = excluded.disabled`,
-		a.ID, a.Provider, a.Label, boolInt(a.Disabled), unixMilli(created), nullMilli(a.LastUsedAt))
+			disabled = excluded.disabled,
+			login_at = CASE WHEN excluded.login_at > 0 THEN excluded.login_at ELSE login_at END`,
+		a.ID, a.Provider, a.Label, boolInt(a.Disabled), unixMilli(created), nullMilli(a.LastUsedAt), unixMilli(a.LoginAt))
 	if err != nil {
 		return fmt.Errorf("saving account %s: %w", a.ID, err)
 	}
@@ -40,7 +44,7 @@ func (s *Store) UpsertAccount(ctx context.Context, a Account) error {
 // GetAccount returns one account, or ErrNotFound.
 func (s *Store) GetAccount(ctx context.Context, id string) (Account, error) {
 	a, err := scanAccount(s.db.QueryRowContext(ctx, `SELECT id, provider, label, disabled, created_at,
-		last_used_at FROM accounts WHERE id = ?`, id))
+		last_used_at, login_at FROM accounts WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Account{}, fmt.Errorf("account %s: %w", id, ErrNotFound)
 	}
@@ -56,18 +60,19 @@ func scanAccount(sc scanner) (Account, error) {
 		disabled int
 		created  int64
 		lastUsed sql.NullInt64
+		login    int64
 	)
-	if err := sc.Scan(&a.ID, &a.Provider, &a.Label, &disabled, &created, &lastUsed); err != nil {
+	if err := sc.Scan(&a.ID, &a.Provider, &a.Label, &disabled, &created, &lastUsed, &login); err != nil {
 		return Account{}, err
 	}
-	a.Disabled, a.CreatedAt, a.LastUsedAt = disabled != 0, fromMilli(created), ptrMilli(lastUsed)
+	a.Disabled, a.CreatedAt, a.LastUsedAt, a.LoginAt = disabled != 0, fromMilli(created), ptrMilli(lastUsed), fromMilli(login)
 	return a, nil
 }
 
 // ListAccounts returns all accounts ordered by provider, then creation time.
 func (s *Store) ListAccounts(ctx context.Context) ([]Account, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, provider, label, disabled, created_at, last_used_at
-		FROM accounts ORDER BY provider, created_at, id`)
+	rows, err := s.db.QueryContext(ctx, `SELECT id, provider, label, disabled, created_at, last_used_at,
+		login_at FROM accounts ORDER BY provider, created_at, id`)
 	if err != nil {
 		return nil, fmt.Errorf("listing accounts: %w", err)
 	}

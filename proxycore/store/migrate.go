@@ -111,6 +111,10 @@ CREATE TABLE accounts (
 		// 2: no query reads the spend log by key (a key's spend lives in virtual_keys and spend_daily),
 		// and the index cost every spend row a second B-tree insert.
 		`DROP INDEX IF EXISTS spend_log_key_ts`,
+		// 3: when each account last logged in, so that a running app notices a login made by another
+		// process (a CLI command) for an account it already knows, and forgets the old credential's
+		// errors.
+		`ALTER TABLE accounts ADD COLUMN login_at INTEGER NOT NULL DEFAULT 0`,
 	}
 }
 

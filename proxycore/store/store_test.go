@@ -211,7 +211,12 @@ func TestAccounts(t *testing.T) {
 	if err := s.TouchAccount(ctx, "cc-1", used); err != nil {
 		t.Fatal(err)
 	}
-	// An upsert renames but keeps creation and last-used times.
+	// An upsert with a login records it; one without (a rename) keeps it, and creation and last-used times
+	// are always kept.
+	login := fc.Now().Add(2 * time.Hour)
+	if err := s.UpsertAccount(ctx, Account{ID: "cc-1", Provider: "claude-code", Label: "work", LoginAt: login}); err != nil {
+		t.Fatal(err)
+	}
 	if err := s.UpsertAccount(ctx, Account{ID: "cc-1", Provider: "claude-code", Label: "personal",
 		CreatedAt: fc.Now().Add(99 * time.Hour)}); err != nil {
 		t.Fatal(err)
@@ -223,7 +228,7 @@ func TestAccounts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a.Label != "personal" || !a.CreatedAt.Equal(fc.Now()) || a.LastUsedAt == nil || !a.LastUsedAt.Equal(used) {
+	if a.Label != "personal" || !a.CreatedAt.Equal(fc.Now()) || a.LastUsedAt == nil || !a.LastUsedAt.Equal(used) || !a.LoginAt.Equal(login) {
 		t.Errorf("GetAccount = %+v", a)
 	}
 	list, err := s.ListAccounts(ctx)
