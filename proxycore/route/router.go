@@ -340,7 +340,9 @@ func (r *Router) End(a Attempt, o Outcome) {
 		if o.CredentialWide {
 			target, scope = &a.cred.cooldown, "credential"
 		}
-		extendTo(target, until.UnixNano())
+		if !extendTo(target, until.UnixNano()) {
+			return // a longer cooldown already runs: nothing new to log, count or share
+		}
 		model := a.Entry.UpstreamModel()
 		r.log.Info("credential cooling down", "credential", a.cred.id, "model", model,
 			"scope", scope, "status", o.Status, "until", until)
@@ -367,12 +369,16 @@ func (r *Router) SetCooldown(credentialID, model string, until time.Time) {
 	extendTo(target, until.UnixNano())
 }
 
-// extendTo moves the deadline in v to until unless it already ends later.
-func extendTo(v *atomic.Int64, until int64) {
+// extendTo moves the deadline in v to until unless it already ends as late or later, and reports whether
+// it moved it.
+func extendTo(v *atomic.Int64, until int64) bool {
 	for {
 		cur := v.Load()
-		if cur >= until || v.CompareAndSwap(cur, until) {
-			return
+		if cur >= until {
+			return false
+		}
+		if v.CompareAndSwap(cur, until) {
+			return true
 		}
 	}
 }

@@ -536,3 +536,20 @@ func TestPickDoesNotAllocate(t *testing.T) {
 		})
 	}
 }
+
+// TestOnCooldownOnlyWhenACooldownStartsOrGrows: a second 429 whose reset comes before the running
+// cooldown's end changes nothing, so it is neither counted nor shared; a later reset extends it.
+func TestOnCooldownOnlyWhenACooldownStartsOrGrows(t *testing.T) {
+	var told []time.Time
+	r, fc := newRouter(t, func(o *Options) {
+		o.OnCooldown = func(_, _ string, until time.Time) { told = append(told, until) }
+	})
+	fc.Set(base)
+	e := pool(1, "m")[0]
+	do(r, e, Outcome{Status: 429, CooldownUntil: at(5 * time.Minute)})
+	do(r, e, Outcome{Status: 429, CooldownUntil: at(2 * time.Minute)}) // inside the running one
+	do(r, e, Outcome{Status: 429, CooldownUntil: at(9 * time.Minute)})
+	if len(told) != 2 || !told[0].Equal(at(5*time.Minute)) || !told[1].Equal(at(9*time.Minute)) {
+		t.Fatalf("OnCooldown told %v; want the 5 and 9 minute ends only", told)
+	}
+}
