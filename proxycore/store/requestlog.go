@@ -162,10 +162,7 @@ func (l *RequestLogDB) InsertRequestLog(ctx context.Context, rows []RequestLogRo
 		for i := range rows {
 			stored[i] = bases.add(next+int64(i), rows[i].RequestBody)
 		}
-		err = requestLogInsert.insert(t, len(rows), func(i int) int {
-			r := &rows[i]
-			return len(r.RequestID) + len(r.Method) + len(r.Path) + len(stored[i].rest) + len(r.ResponseBody)
-		}, func(b *binder, i int) {
+		err = requestLogInsert.insert(t, len(rows), func(b *binder, i int) {
 			r, s := &rows[i], &stored[i]
 			b.int(unixMilli(r.Time))
 			b.text(r.RequestID)

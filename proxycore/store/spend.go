@@ -56,11 +56,7 @@ func (s *Store) InsertSpend(ctx context.Context, rows []SpendRow) error {
 		g.add(r)
 	}
 	err := s.w.transaction(ctx, func(t *writeTx) error {
-		err := spendInsert.insert(t, len(rows), func(i int) int {
-			r := &rows[i]
-			return len(r.RequestID) + len(r.KeyID) + len(r.CredentialID) + len(r.Provider) + len(r.Model) +
-				len(r.Route) + len(r.ErrorClass)
-		}, func(b *binder, i int) {
+		err := spendInsert.insert(t, len(rows), func(b *binder, i int) {
 			r := &rows[i]
 			b.int(unixMilli(r.Time))
 			b.text(r.RequestID)
@@ -88,7 +84,7 @@ func (s *Store) InsertSpend(ctx context.Context, rows []SpendRow) error {
 		for _, k := range order {
 			g := groups[k]
 			day := dayOf(time.Date(k.year, k.month, k.day, 0, 0, 0, 0, time.UTC))
-			err := t.exec(spendRollupUpsert, len(day)+len(k.provider)+len(k.model)+len(k.keyID), func(b *binder) {
+			err := t.exec(spendRollupUpsert, func(b *binder) {
 				b.text(day)
 				b.text(k.provider)
 				b.text(k.model)

@@ -57,17 +57,13 @@ func (m *multiInsert) sql(n int) string {
 	return m.head + strings.Repeat(m.values+",", n-1) + m.values
 }
 
-// insert writes count rows in t with m's statements (each prepared once per connection and kept):
-// textLen returns the bytes of row i's text values, bindRow binds its values in column order.
-func (m *multiInsert) insert(t *writeTx, count int, textLen func(i int) int, bindRow func(b *binder, i int)) error {
+// insert writes count rows in t with m's statements (each prepared once per connection and kept);
+// bindRow binds row i's values in column order.
+func (m *multiInsert) insert(t *writeTx, count int, bindRow func(b *binder, i int)) error {
 	done := 0
 	for ci, n := range m.chunks {
 		for ; count-done >= n; done += n {
-			text := 0
-			for i := done; i < done+n; i++ {
-				text += textLen(i)
-			}
-			err := t.exec(m.queries[ci], text, func(b *binder) {
+			err := t.exec(m.queries[ci], func(b *binder) {
 				for i := done; i < done+n; i++ {
 					bindRow(b, i)
 				}

@@ -65,14 +65,11 @@ func TestInsertSpendIsAllOrNothing(t *testing.T) {
 	rows := spendBatch("r", 41)
 	calls := 0
 	err := s.w.transaction(ctx, func(tx *writeTx) error {
-		return spendInsert.insert(tx, len(rows), func(i int) int {
+		return spendInsert.insert(tx, len(rows), func(b *binder, i int) {
 			if i == 32 {
-				cancel()
+				cancel() // while binding the second statement, after the first one ran
 			}
 			calls++
-			r := &rows[i]
-			return len(r.RequestID) + len(r.KeyID) + len(r.CredentialID) + len(r.Provider) + len(r.Model) + len(r.Route)
-		}, func(b *binder, i int) {
 			r := &rows[i]
 			b.int(unixMilli(r.Time))
 			for _, v := range []string{r.RequestID, r.KeyID, r.CredentialID, r.Provider, r.Model, r.Route} {

@@ -39,10 +39,13 @@ type writeConn struct {
 
 	// text is C memory that the text parameters of the statement being bound are copied into, bound
 	// with SQLITE_STATIC: it stays valid until the statement has been stepped and reset, and is then
-	// reused for the next one.
-	text     uintptr
-	textCap  int
-	textUsed int
+	// reused for the next one. Text that does not fit goes into spill blocks, freed once the statement
+	// ran; the buffer then grows to hold the whole statement next time.
+	text       uintptr
+	textCap    int
+	textUsed   int
+	spill      []uintptr
+	spillBytes int
 
 	tx writeTx // the transaction in progress, reused
 }
@@ -110,6 +113,7 @@ func (c *writeConn) closeLocked() error {
 		}
 		c.db = 0
 	}
+	c.endStatement()
 	c.freeText()
 	c.tls.Close()
 	c.tls = nil
@@ -222,12 +226,49 @@ func (c *writeConn) step(st uintptr) error {
 		}
 	}
 	sqlite3.Xsqlite3_reset(c.tls, st)
-	c.textUsed = 0
+	c.endStatement()
 	return err
 }
 
-// growText replaces the text buffer (unused at the time: it is only called before a statement's first
-// parameter is bound) with one of at least n bytes.
+// textSpace returns n bytes of C memory for a text parameter of the statement being bound, valid until
+// endStatement.
+func (c *writeConn) textSpace(n int) (uintptr, error) {
+	if c.text != 0 && c.textUsed+n <= c.textCap {
+		p := c.text + uintptr(c.textUsed)
+		c.textUsed += n
+		return p, nil
+	}
+	if c.textUsed == 0 { // nothing of this statement is in the buffer yet: replace it with a larger one
+		if err := c.growText(n); err != nil {
+			return 0, err
+		}
+		c.textUsed = n
+		return c.text, nil
+	}
+	p := libc.Xmalloc(c.tls, types.Size_t(max(n, 1)))
+	if p == 0 {
+		return 0, fmt.Errorf("out of memory for %d bytes of a statement parameter", n)
+	}
+	c.spill = append(c.spill, p)
+	c.spillBytes += n
+	return p, nil
+}
+
+// endStatement releases the text of the statement that just ran (or failed to bind): the buffer is
+// reused, spill blocks are freed, and a buffer that was too small is replaced by one that fits.
+func (c *writeConn) endStatement() {
+	for _, p := range c.spill {
+		libc.Xfree(c.tls, p)
+	}
+	need := c.textUsed + c.spillBytes
+	c.spill, c.spillBytes, c.textUsed = c.spill[:0], 0, 0
+	if need > c.textCap {
+		_ = c.growText(need) // on failure the old buffer stays, and spills serve again
+	}
+}
+
+// growText replaces the text buffer, which holds no bound text at the time, with one of at least n bytes
+// (at least 4 KiB, and double the old size).
 func (c *writeConn) growText(n int) error {
 	size := max(4<<10, 2*c.textCap)
 	for size < n {
@@ -260,7 +301,7 @@ type writeTx struct {
 func (t *writeTx) check() error { return t.ctx.Err() }
 
 // exec binds the parameters bind sets, in order, and runs query.
-func (t *writeTx) exec(query string, textBytes int, bind func(b *binder)) error {
+func (t *writeTx) exec(query string, bind func(b *binder)) error {
 	if err := t.check(); err != nil {
 		return err
 	}
@@ -268,14 +309,12 @@ func (t *writeTx) exec(query string, textBytes int, bind func(b *binder)) error 
 	if err != nil {
 		return err
 	}
-	b, err := t.bind(st, textBytes)
-	if err != nil {
-		return err
-	}
+	t.b = binder{c: t.c, st: st}
+	b := &t.b
 	bind(b)
 	if b.err != nil {
 		sqlite3.Xsqlite3_reset(t.c.tls, st)
-		t.c.textUsed = 0
+		t.c.endStatement()
 		return b.err
 	}
 	return t.c.step(st)
@@ -305,26 +344,13 @@ func (t *writeTx) queryInt64(query string) (int64, error) {
 	return v, err
 }
 
-// bind prepares t's binder for st, whose text parameters will total at most textBytes bytes.
-func (t *writeTx) bind(st uintptr, textBytes int) (*binder, error) {
-	c := t.c
-	if textBytes > c.textCap || c.text == 0 { // never NULL: an empty text parameter must bind '', not NULL
-		if err := c.growText(textBytes); err != nil {
-			return nil, err
-		}
-	}
-	t.b = binder{c: c, st: st, limit: textBytes}
-	return &t.b, nil
-}
-
 // binder sets a statement's parameters in order, from the first. The first failure is kept in err
 // (the rest are skipped).
 type binder struct {
-	c     *writeConn
-	st    uintptr
-	i     int32
-	limit int // text bytes reserved for this statement
-	err   error
+	c   *writeConn
+	st  uintptr
+	i   int32
+	err error
 }
 
 func (b *binder) int(v int64) {
@@ -341,24 +367,26 @@ func (b *binder) float(v float64) {
 	}
 }
 
-// text binds s, copied into the connection's text buffer (SQLite copies it again into the row).
+// text binds s, copied into the connection's text memory (SQLite copies it again into the row).
 func (b *binder) text(s string) {
 	b.i++
 	if b.err != nil {
 		return
 	}
-	c := b.c
-	if c.textUsed+len(s) > b.limit || len(s) > math.MaxInt32 {
-		b.err = fmt.Errorf("statement parameters exceed the %d bytes reserved for them", b.limit)
+	if len(s) > math.MaxInt32 {
+		b.err = fmt.Errorf("a text parameter of %d bytes is over SQLite's limit", len(s))
 		return
 	}
-	p := c.text + uintptr(c.textUsed)
+	p, err := b.c.textSpace(len(s))
+	if err != nil {
+		b.err = err
+		return
+	}
 	if len(s) > 0 {
 		copy(unsafe.Slice(cPtr[byte](p), len(s)), s)
 	}
-	c.textUsed += len(s)
 	// SQLITE_STATIC (0): the buffer outlives the statement's use of it.
-	b.check(sqlite3.Xsqlite3_bind_text(c.tls, b.st, b.i, p, int32(len(s)), 0))
+	b.check(sqlite3.Xsqlite3_bind_text(b.c.tls, b.st, b.i, p, int32(len(s)), 0))
 }
 
 func (b *binder) check(rc int32) {
